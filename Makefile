@@ -1,0 +1,44 @@
+# Two commands: `make repro` (run the pipeline) and `make test` (run the tests).
+# Both create .venv on first use. Every recipe line fails loudly: nothing here hides an error.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+# dvc.yaml's stage commands call `python`: make it the venv's.
+export PATH := $(BIN):$(PATH)
+export MPLBACKEND ?= Agg
+
+.PHONY: repro test install dev lint dag clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+repro: $(VENV)/.installed
+	$(BIN)/dvc repro
+	$(BIN)/dvc metrics show
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src stages tests
+
+dag: $(VENV)/.installed
+	$(BIN)/dvc dag
+
+clean-venv:
+	rm -rf $(VENV)

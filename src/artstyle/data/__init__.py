@@ -1,0 +1,1 @@
+"""Data: decode-once image store, manifests, resampling and the Dataset every stage trains on."""

@@ -1,0 +1,248 @@
+"""params.yaml, parsed once into typed, frozen dataclasses.
+
+Every key of params.yaml must be declared here. An unknown key, a missing key, a value of the
+wrong type or a value out of range fails with one line that names the key and what is allowed, so
+a typo in ``dvc exp run -S classifer.lr=...`` cannot silently train with the default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+
+class ParamsError(ValueError):
+    """A params.yaml problem; the message is one line naming the key."""
+
+
+def _range(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False, hi_open: bool = False):
+    return {"range": (lo, hi, lo_open, hi_open)}
+
+
+def _choices(*values: Any):
+    return {"choices": values}
+
+
+# ---------------------------------------------------------------------------------------------
+# Sampling: none | mean | max | min | a fraction in (0, 1) | an integer count >= 1
+# ---------------------------------------------------------------------------------------------
+
+SAMPLING_WORDS = ("none", "mean", "max", "min")
+SAMPLING_HELP = "none, mean, max, min, a fraction in (0, 1), or an integer count >= 1"
+Sampling = Union[str, int, float]
+
+
+def check_sampling(key: str, value: Any) -> Sampling:
+    """Validate a sampling value; return it normalised (words lower-case, ints as int)."""
+    if value is None or value is False:
+        return "none"
+    if isinstance(value, bool):
+        raise ParamsError(f"{key}: got {value!r}; allowed: {SAMPLING_HELP}")
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in SAMPLING_WORDS:
+            return word
+        try:
+            value = float(word) if any(c in word for c in ".eE") else int(word)
+        except ValueError:
+            raise ParamsError(f"{key}: got {value!r}; allowed: {SAMPLING_HELP}") from None
+    if isinstance(value, int):
+        if value >= 1:
+            return value
+        raise ParamsError(f"{key}: got {value!r}; allowed: {SAMPLING_HELP}")
+    if isinstance(value, float):
+        if 0.0 < value < 1.0:
+            return value
+        raise ParamsError(f"{key}: got {value!r}; allowed: {SAMPLING_HELP}")
+    raise ParamsError(f"{key}: got {value!r}; allowed: {SAMPLING_HELP}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections (one per stage) and shared keys
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataParams:
+    root: str  # ImageFolder tree with train/<Style>/ and test/<Style>/
+    image_size: int = field(metadata=_range(8, 1024))  # side of the square images every model sees
+
+
+@dataclass(frozen=True)
+class SynthesizeParams:
+    train_images: int = field(metadata=_range(27, 10_000_000))  # approximate total before the floor
+    test_images: int = field(metadata=_range(27, 10_000_000))
+    min_train: int = field(metadata=_range(1, 100_000))  # per-style floor so the rarest styles are learnable
+    min_test: int = field(metadata=_range(1, 100_000))
+    image_size: int = field(metadata=_range(16, 2048))  # stored a little larger than data.image_size
+    workers: int = field(metadata=_range(0, 256))  # 0 = all cores
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    workers: int = field(metadata=_range(0, 256))  # 0 = all cores
+    max_pixels: int = field(metadata=_range(1, 10**12))  # larger headers are rejected as decompression bombs
+
+
+@dataclass(frozen=True)
+class ResampleParams:
+    val_fraction: float = field(metadata=_range(0.0, 1.0, lo_open=True, hi_open=True))
+
+
+@dataclass(frozen=True)
+class ClassifierParams:
+    width: int = field(metadata=_range(4, 1024))  # channels of the first stage; doubled per stage
+    depth: int = field(metadata=_range(1, 16))  # residual blocks per stage
+    dropout: float = field(metadata=_range(0.0, 1.0, hi_open=True))
+    epochs: int = field(metadata=_range(1, 10_000))
+    batch_size: int = field(metadata=_range(1, 65_536))
+    lr: float = field(metadata=_range(0.0, 10.0, lo_open=True))
+    weight_decay: float = field(metadata=_range(0.0, 10.0))
+    warmup_epochs: float = field(metadata=_range(0.0, 10_000))
+    label_smoothing: float = field(metadata=_range(0.0, 1.0, hi_open=True))
+    class_weights: str = field(
+        metadata=_choices("none", "total_over_count_over_classes", "total_over_count", "one_over_count", "balanced")
+    )
+    sampler: str = field(metadata=_choices("none", "weighted"))
+    logit_adjustment: bool
+    tau: float = field(metadata=_range(0.0, 100.0))
+    augment: bool
+    num_workers: int = field(metadata=_range(0, 256))
+
+
+@dataclass(frozen=True)
+class EvaluateClassifierParams:
+    batch_size: int = field(metadata=_range(1, 65_536))
+    histogram_bins: int = field(metadata=_range(2, 256))  # per channel, for the colour-histogram baseline
+    minority_classes: int = field(metadata=_range(1, 27))  # how many smallest training classes minority_recall averages
+
+
+@dataclass(frozen=True)
+class AutoencoderParams:
+    width: int = field(metadata=_range(4, 1024))  # channels after the first downsampling
+    latent_channels: int = field(metadata=_range(1, 4096))  # latent map is latent_channels x s/8 x s/8
+    epochs: int = field(metadata=_range(1, 10_000))
+    batch_size: int = field(metadata=_range(1, 65_536))
+    lr: float = field(metadata=_range(0.0, 10.0, lo_open=True))
+    weight_decay: float = field(metadata=_range(0.0, 10.0))
+    loss: str = field(metadata=_choices("mse", "mse+l1", "mse+ssim"))
+    loss_mix: float = field(metadata=_range(0.0, 1.0))  # weight of the second term when loss mixes two
+    num_workers: int = field(metadata=_range(0, 256))
+
+
+@dataclass(frozen=True)
+class ClusterParams:
+    n_components: int = field(metadata=_range(2, 100_000))
+    k: int = field(metadata=_range(0, 100_000))  # 0 = number of classes
+    n_init: int = field(metadata=_range(1, 1000))
+    pixel_size: int = field(metadata=_range(4, 1024))  # raw-pixel baseline downsamples to this side
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int = field(metadata=_range(0, 2**32 - 1))
+    sampling: Sampling = field(metadata={"check": check_sampling})
+    test_sampling: Sampling = field(metadata={"check": check_sampling})
+    data: DataParams
+    synthesize: SynthesizeParams
+    index: IndexParams
+    resample: ResampleParams
+    classifier: ClassifierParams
+    evaluate_classifier: EvaluateClassifierParams
+    autoencoder: AutoencoderParams
+    cluster: ClusterParams
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+# ---------------------------------------------------------------------------------------------
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _check_value(key: str, tp: Any, value: Any, meta: typing.Mapping[str, Any]) -> Any:
+    if "check" in meta:
+        return meta["check"](key, value)
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ParamsError(f"{key}: expected a mapping (section), got {value!r}")
+        return _build(tp, value, key + ".")
+    if origin in (list, tuple):
+        (item_tp, *_) = typing.get_args(tp) or (Any,)
+        if not isinstance(value, list):
+            raise ParamsError(f"{key}: expected a list of {_type_name(item_tp)}, got {value!r}")
+        return tuple(_check_value(f"{key}[{i}]", item_tp, v, {}) for i, v in enumerate(value))
+    if origin in (Union, types.UnionType):
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ParamsError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParamsError(f"{key}: expected an integer, got {value!r}")
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParamsError(f"{key}: expected a number, got {value!r}")
+        value = float(value)
+    elif tp is str:
+        if not isinstance(value, str):
+            raise ParamsError(f"{key}: expected a string, got {value!r}")
+    if "choices" in meta and value not in meta["choices"]:
+        raise ParamsError(f"{key}: got {value!r}; allowed: {', '.join(map(str, meta['choices']))}")
+    if "range" in meta:
+        lo, hi, lo_open, hi_open = meta["range"]
+        too_low = lo is not None and (value <= lo if lo_open else value < lo)
+        too_high = hi is not None and (value >= hi if hi_open else value > hi)
+        if too_low or too_high:
+            left = "(" if lo_open else "["
+            right = ")" if hi_open else "]"
+            raise ParamsError(f"{key}: got {value!r}; allowed: {left}{lo}, {hi}{right}")
+    return value
+
+
+def _build(cls: type, raw: dict[str, Any], prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ParamsError(
+            f"{prefix}{unknown[0]}: unknown key; allowed keys{' in ' + prefix.rstrip('.') if prefix else ''}: "
+            f"{', '.join(fields)}"
+        )
+    missing = [name for name in fields if name not in raw]
+    if missing:
+        raise ParamsError(f"{prefix}{missing[0]}: missing key (every key of params.yaml is required)")
+    values = {name: _check_value(prefix + name, hints[name], raw[name], f.metadata) for name, f in fields.items()}
+    return cls(**values)
+
+
+def parse_params(raw: dict[str, Any]) -> Params:
+    """Validate a params mapping (as read from YAML) into :class:`Params`."""
+    if not isinstance(raw, dict):
+        raise ParamsError(f"params: expected a mapping at the top level, got {type(raw).__name__}")
+    return _build(Params, raw)
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate params.yaml."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found (run from the repository root or pass --params)") from None
+    return parse_params(raw)
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain-dict form of a params dataclass (for checkpoints and logs)."""
+    return dataclasses.asdict(obj)
