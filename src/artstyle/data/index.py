@@ -1,0 +1,551 @@
+"""Decode every image of an ImageFolder tree once into the uint8 store (the ``index`` stage).
+
+Input: ``root/train/<Style>/...`` and ``root/test/<Style>/...`` (files may sit in sub-folders of a
+style folder, as torchvision's ImageFolder allows). Style folder names go through
+:func:`artstyle.styles.canonical`, so aliases such as ``Art_Nouveau_Modern`` land on their canonical
+style; a folder that is not a known style is reported (a warning, and each of its image files in
+``rejected.csv``) and never given a label.
+
+Output (see :mod:`artstyle.data.store`): ``images.npy``, ``index.csv``, plus ``rejected.csv``
+(relpath, reason) and ``duplicates.csv`` (relpath, duplicate_of, sha1). The directory is built as
+``<out>.tmp`` and swapped into place at the end, so an interrupted run never leaves a half store.
+
+Decoding policy, the same for every image:
+
+1. The file is read once; the SHA-1 of its bytes identifies exact duplicates. Duplicates stay in
+   the store (they are real samples of the dataset) and are listed; one across train/test is a
+   leak and gets a warning.
+2. The size is checked from the header before any pixel is decoded: more than ``max_pixels``
+   pixels is treated as a decompression bomb and rejected.
+3. JPEGs are decoded with ``draft()`` at the smallest DCT scale that keeps the shorter side at least
+   2 x image_size (the same reducing gap as the resize below): large scans decode several times
+   faster with no visible difference after the downscale.
+4. EXIF orientation is applied (``ImageOps.exif_transpose``): stored images are upright, and
+   ``width``/``height`` in index.csv are the upright original size.
+5. Every mode becomes 8-bit RGB:
+   - RGB, L, 1, P, CMYK, YCbCr, ...: PIL's own conversion (CMYK without ICC colour management,
+     i.e. the naive formula; a pure CMY primary maps to the matching RGB secondary).
+   - 16-bit grey (``I;16*``, and ``I`` holding 16-bit data): scaled 0..65535 -> 0..255 with
+     rounding. PIL's ``convert("L")`` would clip everything above 255 to white instead.
+     ``I`` values beyond 16 bits are scaled by the image maximum; float ``F`` images in [0, 1]
+     are scaled by 255, other float ranges min-max normalised.
+   - Transparency (RGBA, LA, PA, or P/L/RGB with a ``transparency`` entry) is composited onto
+     white, like a cut-out lying on paper (black would invent dark backgrounds that no painting
+     has). It is composited before resizing so edges get no dark fringe from hidden colours.
+6. Size: the shorter side is resized to image_size and the centred image_size x image_size square
+   is kept, done as one bicubic resample with a crop box and ``reducing_gap=2`` (as ImageOps.fit).
+
+Bad files never stop the run and never vanish: empty, corrupt, truncated, non-image content with
+an image extension, bombs and undecodable modes are listed in ``rejected.csv`` with the reason.
+Files without an image extension and hidden files (``.DS_Store``...) are ignored. Only safe raster
+formats are opened, so a renamed EPS or PDF never reaches an external interpreter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import ExifTags, Image, ImageOps
+from tqdm import tqdm
+
+from artstyle.data.store import IMAGES_FILE, INDEX_COLUMNS, INDEX_FILE, IndexRecord
+from artstyle.styles import LABEL_OF, STYLES, canonical, is_known
+
+SPLITS = ("train", "test")
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+# Everything else PIL could sniff (EPS, PDF, ...) is refused: some of those plugins run external
+# programs on the content. (The JPEG opener also returns camera MPO files.)
+PIL_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")
+REJECTED_FILE = "rejected.csv"
+DUPLICATES_FILE = "duplicates.csv"
+REJECTED_COLUMNS = ("relpath", "reason")
+DUPLICATES_COLUMNS = ("relpath", "duplicate_of", "sha1")
+REDUCING_GAP = 2.0
+WHITE = (255, 255, 255)
+MAX_WARNINGS = 20  # per kind; the CSV files hold the full lists
+
+
+class IndexTreeError(ValueError):
+    """The input tree is unusable as a whole (missing split folder, no decodable image)."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    relpath: str  # relative to root, forward slashes
+    split: str
+    style: str  # canonical style name
+
+
+@dataclass(frozen=True)
+class Rejected:
+    relpath: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    relpath: str
+    duplicate_of: str  # the first copy in store row order
+    sha1: str
+
+
+@dataclass
+class Scan:
+    candidates: list[Candidate] = field(default_factory=list)  # sorted by (split, style, relpath)
+    rejected: list[Rejected] = field(default_factory=list)
+    unknown_folders: list[str] = field(default_factory=list)  # "train/Foo"
+    ignored: int = 0  # files without an image extension
+
+
+@dataclass
+class IndexResult:
+    records: list[IndexRecord]
+    rejected: list[Rejected]
+    duplicates: list[Duplicate]
+    cross_split_duplicates: int
+    metrics: dict
+    seconds: float  # wall time of the decode loop
+    workers: int
+
+    @property
+    def images_per_second(self) -> float:
+        decoded = len(self.records) + len(self.rejected)
+        return decoded / self.seconds if self.seconds > 0 else float("inf")
+
+
+def _warn(msg: str) -> None:
+    # tqdm.write keeps the progress bar intact when a warning interrupts it.
+    tqdm.write(f"warning: {msg}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scanning the tree
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def _walk_files(folder: Path) -> Iterator[Path]:
+    """Every non-hidden file under ``folder``, recursively."""
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        dirnames[:] = [d for d in dirnames if not _is_hidden(d)]
+        for name in filenames:
+            if not _is_hidden(name):
+                yield Path(dirpath) / name
+
+
+def _has_image_extension(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def scan_tree(root: str | Path) -> Scan:
+    """List the images of ``root`` with their canonical style; report what cannot be labelled.
+
+    Labels never depend on listing order: rows are sorted by (split, style, relpath) and labels
+    come from :data:`artstyle.styles.LABEL_OF`.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise IndexTreeError(f"{root}: data root is not a folder (expected train/<Style>/ and test/<Style>/)")
+    for split in SPLITS:
+        if not (root / split).is_dir():
+            raise IndexTreeError(
+                f"{root}: missing '{split}/' folder (expected an ImageFolder tree with train/<Style>/ and test/<Style>/)"
+            )
+    scan = Scan()
+
+    def rel(p: Path) -> str:
+        return p.relative_to(root).as_posix()
+
+    for split in SPLITS:
+        for entry in sorted(os.scandir(root / split), key=lambda e: e.name):
+            if _is_hidden(entry.name):
+                continue
+            path = Path(entry.path)
+            if not entry.is_dir():
+                if _has_image_extension(path):
+                    scan.rejected.append(Rejected(rel(path), f"not inside a style folder of '{split}/'"))
+                else:
+                    scan.ignored += 1
+                continue
+            files = list(_walk_files(path))
+            images = [f for f in files if _has_image_extension(f)]
+            scan.ignored += len(files) - len(images)
+            if not is_known(entry.name):
+                scan.unknown_folders.append(f"{split}/{entry.name}")
+                reason = f"unknown style folder '{entry.name}'"
+                scan.rejected.extend(Rejected(rel(f), reason) for f in images)
+                continue
+            style = canonical(entry.name)
+            scan.candidates.extend(Candidate(rel(f), split, style) for f in images)
+    scan.candidates.sort(key=lambda c: (c.split, c.style, c.relpath))
+    return scan
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoding one image
+# ---------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _pil_bomb_limit(max_pixels: int) -> Iterator[None]:
+    """PIL's own bomb check at our limit: it warns above 1x and raises above 2x.
+
+    Our header check rejects everything above 1x, so the warning is redundant and the error is
+    caught and reported like any other bad file instead of killing the run.
+    """
+    old = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = old
+
+
+def _high_depth_grey_to_l(im: Image.Image) -> Image.Image:
+    """16/32-bit integer or float grey -> 8-bit L by scaling the value range (never clipping)."""
+    a = np.asarray(im)
+    if im.mode == "F":
+        a = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        lo, hi = float(a.min()), float(a.max())
+        if lo >= 0.0 and hi <= 1.0:
+            scaled = a * 255.0
+        else:
+            scaled = (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
+        out = np.rint(scaled)
+    else:
+        a = a.astype(np.int64)
+        a = np.clip(a, 0, None)  # negative values only come from signed 32-bit data: treat as black
+        full = 65535 if im.mode.startswith("I;16") or a.max(initial=0) <= 65535 else int(a.max())
+        out = (a * 255 + full // 2) // full  # integer rounding: 65535 -> 255, 32768 -> 128
+    return Image.fromarray(np.clip(out, 0, 255).astype(np.uint8), mode="L")
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """Any PIL mode -> 8-bit RGB; transparency is composited onto white (see module docstring)."""
+    if im.mode == "RGB":
+        return im
+    if im.mode.startswith("I") or im.mode == "F":
+        return _high_depth_grey_to_l(im).convert("RGB")
+    has_alpha = im.mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in im.info
+    if has_alpha:
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, WHITE + (255,))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return im.convert("RGB")
+
+
+def resize_center_crop(im: Image.Image, size: int) -> Image.Image:
+    """Shorter side -> ``size``, keep the centred square: one bicubic resample with a crop box."""
+    w, h = im.size
+    side = min(w, h)
+    left, top = (w - side) / 2.0, (h - side) / 2.0
+    return im.resize(
+        (size, size),
+        Image.Resampling.BICUBIC,
+        box=(left, top, left + side, top + side),
+        reducing_gap=REDUCING_GAP,
+    )
+
+
+def _upright_size(im: Image.Image) -> tuple[int, int]:
+    w, h = im.size
+    orientation = im.getexif().get(ExifTags.Base.Orientation, 1)
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
+def _one_line(exc: BaseException) -> str:
+    msg = " ".join(str(exc).split()) or "no message"
+    return f"{type(exc).__name__}: {msg}"[:300]
+
+
+def decode_bytes(data: bytes, image_size: int, max_pixels: int) -> tuple[np.ndarray | None, int, int, str]:
+    """Decode one file's bytes: (uint8 [S, S, 3] or None, upright width, height, reject reason)."""
+    if not data:
+        return None, 0, 0, "empty file (0 bytes)"
+    with _pil_bomb_limit(max_pixels):
+        try:
+            im = Image.open(io.BytesIO(data), formats=PIL_FORMATS)
+        except Image.UnidentifiedImageError:
+            return None, 0, 0, "not an image (unrecognised content)"
+        except Image.DecompressionBombError as exc:
+            return None, 0, 0, f"decompression bomb: more than 2 x max_pixels {max_pixels} ({_one_line(exc)})"
+        except Exception as exc:  # noqa: BLE001 - any header failure is a bad file, not a crash
+            return None, 0, 0, f"unreadable header: {_one_line(exc)}"
+        try:
+            w, h = im.size
+            if w <= 0 or h <= 0:
+                return None, 0, 0, f"invalid size {w}x{h}"
+            if w * h > max_pixels:
+                claim = f"header claims {w}x{h} = {w * h} pixels"
+                return None, 0, 0, f"decompression bomb: {claim} > max_pixels {max_pixels}"
+            width, height = _upright_size(im)
+            if im.format in ("JPEG", "MPO"):
+                scale = image_size * REDUCING_GAP / min(w, h)
+                if scale < 1.0:
+                    im.draft(None, (int(np.ceil(w * scale)), int(np.ceil(h * scale))))
+            im = ImageOps.exif_transpose(im)  # also loads the pixels: truncation errors surface here
+            im.load()
+            rgb = resize_center_crop(to_rgb(im), image_size)
+            arr = np.asarray(rgb, dtype=np.uint8)
+        except Exception as exc:  # noqa: BLE001 - corrupt/truncated data or an odd mode: report it
+            return None, 0, 0, f"decode failed: {_one_line(exc)}"
+    if arr.shape != (image_size, image_size, 3):
+        return None, 0, 0, f"decode produced shape {arr.shape}"
+    return arr, width, height, ""
+
+
+def decode_file(
+    path: str | Path, image_size: int, max_pixels: int
+) -> tuple[np.ndarray | None, int, int, str, str]:
+    """Read and decode one file: (array or None, width, height, sha1, reject reason)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return None, 0, 0, "", f"cannot read file: {_one_line(exc)}"
+    sha1 = hashlib.sha1(data).hexdigest()
+    arr, w, h, reason = decode_bytes(data, image_size, max_pixels)
+    return arr, w, h, sha1, reason
+
+
+class _Decoder:
+    """Picklable callable for Pool.imap (a lambda or closure cannot be sent to the workers)."""
+
+    def __init__(self, root: Path, image_size: int, max_pixels: int) -> None:
+        self.root, self.image_size, self.max_pixels = root, image_size, max_pixels
+
+    def __call__(self, relpath: str):
+        return decode_file(self.root / relpath, self.image_size, self.max_pixels)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing the store
+# ---------------------------------------------------------------------------------------------
+
+
+def _write_csv(path: Path, columns: tuple[str, ...], rows) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(columns)
+        w.writerows(rows)
+
+
+def _shrink_npy(path: Path, n: int) -> None:
+    """Cut a preallocated .npy (no longer memory-mapped) down to its first ``n`` rows.
+
+    numpy pads .npy headers so that the first dimension can change in place; rewriting the header
+    and truncating avoids copying the whole store when a few files were rejected.
+    """
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read_header(f)
+        offset = f.tell()
+    row_bytes = int(np.prod(shape[1:])) * dtype.itemsize
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header,
+        {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (n,) + shape[1:]},
+    )
+    if header.tell() == offset:
+        with open(path, "r+b") as f:
+            f.write(header.getvalue())
+            f.truncate(offset + n * row_bytes)
+        return
+    # Header size changed (never with numpy's padding, but stay correct if it does): copy.
+    src = np.load(path, mmap_mode="r")
+    tmp = path.with_name(path.name + ".shrink")
+    dst = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(n,) + shape[1:])
+    for i in range(0, n, 4096):
+        dst[i : i + 4096] = src[i : i + 4096]
+    dst.flush()
+    del dst, src
+    os.replace(tmp, path)
+
+
+def _resolve_workers(workers: int, tasks: int) -> int:
+    n = workers if workers > 0 else (os.cpu_count() or 1)
+    return max(1, min(n, tasks))
+
+
+def _decode_all(
+    root: Path, relpaths: list[str], image_size: int, max_pixels: int, workers: int, progress: bool
+) -> Iterator[tuple]:
+    """Decoded results in the order of ``relpaths``, whatever the number of workers."""
+    decoder = _Decoder(root, image_size, max_pixels)
+    bar = tqdm(total=len(relpaths), desc="index", unit="img", disable=not progress, dynamic_ncols=True)
+    with bar:
+        if workers == 1:
+            for rp in relpaths:
+                yield decoder(rp)
+                bar.update()
+            return
+        chunksize = max(1, min(64, len(relpaths) // (workers * 8)))
+        with multiprocessing.Pool(workers) as pool:
+            for result in pool.imap(decoder, relpaths, chunksize=chunksize):
+                yield result
+                bar.update()
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    """Swap the finished ``<out>.tmp`` in for ``<out>``: readers see the old or the new store."""
+    old = out.with_name(out.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if out.exists():
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _metrics(records: list[IndexRecord], rejected: int, duplicates: int, cross: int, image_size: int) -> dict:
+    counts = {split: Counter(r.style for r in records if r.split == split) for split in SPLITS}
+    present = {r.style for r in records}
+    # No timing here: metrics must be identical on a re-run so `dvc metrics diff` stays clean.
+    return {
+        "images": len(records),
+        "train_images": sum(counts["train"].values()),
+        "test_images": sum(counts["test"].values()),
+        "rejected": rejected,
+        "duplicates": duplicates,
+        "cross_split_duplicates": cross,
+        "classes": len(present),
+        "image_size": image_size,
+        "train_counts": {s: counts["train"].get(s, 0) for s in STYLES},
+        "test_counts": {s: counts["test"].get(s, 0) for s in STYLES},
+    }
+
+
+def _find_duplicates(records: list[IndexRecord]) -> tuple[list[Duplicate], int]:
+    first: dict[str, IndexRecord] = {}
+    dups: list[Duplicate] = []
+    cross = 0
+    for r in records:  # row order, so duplicate_of is always the lowest row
+        seen = first.setdefault(r.sha1, r)
+        if seen is r:
+            continue
+        dups.append(Duplicate(r.relpath, seen.relpath, r.sha1))
+        if seen.split != r.split:
+            cross += 1
+            if cross <= MAX_WARNINGS:
+                _warn(
+                    f"'{r.relpath}' is an exact copy of '{seen.relpath}': the same image in train and test leaks"
+                )
+    if cross > MAX_WARNINGS:
+        _warn(f"... {cross} train/test duplicates in all (see {DUPLICATES_FILE})")
+    return dups, cross
+
+
+def build_store(
+    root: str | Path,
+    out: str | Path,
+    image_size: int,
+    max_pixels: int,
+    workers: int = 0,
+    progress: bool = True,
+) -> IndexResult:
+    """Decode every image under ``root`` once into the store directory ``out``.
+
+    ``workers`` = 0 uses every core. The result (and the store) is identical for any number of
+    workers: results come back in row order and are written into a preallocated memmap.
+    """
+    root, out = Path(root), Path(out)
+    scan = scan_tree(root)
+    for folder in scan.unknown_folders:
+        n = sum(1 for r in scan.rejected if r.relpath.startswith(folder + "/"))
+        _warn(
+            f"{folder}: unknown style folder, {n} image(s) rejected "
+            f"(known styles: {', '.join(STYLES)}; add an alias in artstyle/styles.py if it is one)"
+        )
+    if not scan.candidates:
+        raise IndexTreeError(f"{root}: no image files in any known style folder of train/ or test/")
+    workers = _resolve_workers(workers, len(scan.candidates))
+
+    tmp_dir = out.with_name(out.name + ".tmp")
+    if tmp_dir.exists():
+        shutil.rmtree(tmp_dir)
+    tmp_dir.mkdir(parents=True)
+    try:
+        images_tmp = tmp_dir / (IMAGES_FILE + ".tmp")
+        shape = (len(scan.candidates), image_size, image_size, 3)
+        images = np.lib.format.open_memmap(images_tmp, mode="w+", dtype=np.uint8, shape=shape)
+        records: list[IndexRecord] = []
+        rejected = list(scan.rejected)
+        start = time.perf_counter()
+        results = _decode_all(
+            root, [c.relpath for c in scan.candidates], image_size, max_pixels, workers, progress
+        )
+        for cand, (arr, w, h, sha1, reason) in zip(scan.candidates, results, strict=True):
+            if arr is None:
+                rejected.append(Rejected(cand.relpath, reason))
+                continue
+            row = len(records)
+            images[row] = arr
+            records.append(
+                IndexRecord(row, cand.relpath, cand.split, cand.style, LABEL_OF[cand.style], w, h, sha1)
+            )
+        seconds = time.perf_counter() - start
+        rejected.sort(key=lambda r: r.relpath)
+        decode_failures = [r for r in rejected if not r.reason.startswith("unknown style folder")]
+        for r in decode_failures[:MAX_WARNINGS]:
+            _warn(f"rejected '{r.relpath}': {r.reason}")
+        if len(decode_failures) > MAX_WARNINGS:
+            _warn(f"... {len(decode_failures)} rejected files in all (see {REJECTED_FILE})")
+        if not records:
+            raise IndexTreeError(f"{root}: none of the {len(scan.candidates)} image files could be decoded")
+
+        images.flush()
+        del images  # unmap before the file is truncated
+        if len(records) < len(scan.candidates):
+            _shrink_npy(images_tmp, len(records))
+        os.replace(images_tmp, tmp_dir / IMAGES_FILE)
+
+        duplicates, cross = _find_duplicates(records)
+        _write_csv(
+            tmp_dir / INDEX_FILE, INDEX_COLUMNS, ([getattr(r, c) for c in INDEX_COLUMNS] for r in records)
+        )
+        _write_csv(tmp_dir / REJECTED_FILE, REJECTED_COLUMNS, ((r.relpath, r.reason) for r in rejected))
+        _write_csv(
+            tmp_dir / DUPLICATES_FILE,
+            DUPLICATES_COLUMNS,
+            ((d.relpath, d.duplicate_of, d.sha1) for d in duplicates),
+        )
+        _replace_dir(tmp_dir, out)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    if scan.ignored:
+        print(f"ignored {scan.ignored} file(s) without an image extension", file=sys.stderr)
+    metrics = _metrics(records, len(rejected), len(duplicates), cross, image_size)
+    return IndexResult(records, rejected, duplicates, cross, metrics, seconds, workers)
+
+
+def read_rejected(store_dir: str | Path) -> list[Rejected]:
+    with open(Path(store_dir) / REJECTED_FILE, newline="", encoding="utf-8") as f:
+        return [Rejected(r["relpath"], r["reason"]) for r in csv.DictReader(f)]
+
+
+def read_duplicates(store_dir: str | Path) -> list[Duplicate]:
+    with open(Path(store_dir) / DUPLICATES_FILE, newline="", encoding="utf-8") as f:
+        return [Duplicate(r["relpath"], r["duplicate_of"], r["sha1"]) for r in csv.DictReader(f)]
