@@ -99,6 +99,8 @@ class ResampleParams:
 class ClassifierParams:
     width: int = field(metadata=_range(4, 1024))  # channels of the first stage; doubled per stage
     depth: int = field(metadata=_range(1, 16))  # residual blocks per stage
+    stages: int = field(metadata=_range(1, 6))  # residual stages; all but the first halve the resolution
+    style_pool: bool  # pool mean + std of every stage (style statistics) instead of the last stage's mean
     dropout: float = field(metadata=_range(0.0, 1.0, hi_open=True))
     epochs: int = field(metadata=_range(1, 10_000))
     batch_size: int = field(metadata=_range(1, 65_536))
@@ -133,6 +135,7 @@ class AutoencoderParams:
     weight_decay: float = field(metadata=_range(0.0, 10.0))
     loss: str = field(metadata=_choices("mse", "mse+l1", "mse+ssim"))
     loss_mix: float = field(metadata=_range(0.0, 1.0))  # weight of the second term when loss mixes two
+    warmup_epochs: float = field(metadata=_range(0.0, 10_000))  # linear LR warmup, then cosine decay to 0
     num_workers: int = field(metadata=_range(0, 256))
 
 
@@ -141,7 +144,47 @@ class ClusterParams:
     n_components: int = field(metadata=_range(2, 100_000))
     k: int = field(metadata=_range(0, 100_000))  # 0 = number of classes
     n_init: int = field(metadata=_range(1, 1000))
+    features: str = field(metadata=_choices("flat", "pooled", "flat+pooled"))  # which latent features are clustered
+    batch_size: int = field(metadata=_range(1, 65_536))  # encoding batch
     pixel_size: int = field(metadata=_range(4, 1024))  # raw-pixel baseline downsamples to this side
+
+
+@dataclass(frozen=True)
+class EmbedderParams:
+    steps: int = field(metadata=_range(0, 100_000))  # Adam steps on the 27 prototypes (0 = keep the mean latents)
+    batch_size: int = field(metadata=_range(1, 65_536))  # encoding batch for the per-style mean latents
+    lr: float = field(metadata=_range(0.0, 10.0, lo_open=True))
+    style_weight: float = field(metadata=_range(0.0, 1e12))  # Gram loss of the decoded prototype vs its style
+    latent_weight: float = field(metadata=_range(0.0, 1e12))  # keeps the prototype near the style's mean latent
+    style_layers: tuple[str, ...]
+    style_images_per_class: int = field(metadata=_range(1, 1_000_000))  # images averaged into each target Gram
+
+
+@dataclass(frozen=True)
+class TransferParams:
+    conditioning: str = field(metadata=_choices("cin", "concat"))  # conditional instance norm, or the course's concat
+    width: int = field(metadata=_range(4, 1024))
+    residual_blocks: int = field(metadata=_range(0, 64))
+    style_dim: int = field(metadata=_range(1, 4096))  # length of each style's embedding vector
+    steps: int = field(metadata=_range(1, 10_000_000))  # optimiser steps (style transfer is trained in steps)
+    warmup_steps: int = field(metadata=_range(0, 10_000_000))  # linear LR warmup, then cosine decay
+    batch_size: int = field(metadata=_range(1, 65_536))
+    lr: float = field(metadata=_range(0.0, 10.0, lo_open=True))
+    content_weight: float = field(metadata=_range(0.0, 1e12))
+    style_weight: float = field(metadata=_range(0.0, 1e12))
+    tv_weight: float = field(metadata=_range(0.0, 1e12))
+    content_layer: str = field(metadata=_choices("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"))
+    style_layers: tuple[str, ...]  # VGG19 relu{1..5}_1; checked when the stage starts
+    style_images_per_class: int = field(metadata=_range(1, 1_000_000))  # images averaged into each target Gram
+    num_workers: int = field(metadata=_range(0, 256))
+
+
+@dataclass(frozen=True)
+class EvaluateTransferParams:
+    content_images: int = field(metadata=_range(1, 100_000))  # test images stylized into every style
+    grid_images: int = field(metadata=_range(1, 64))  # rows of plots/transfer_grid.png
+    latency_size: int = field(metadata=_range(16, 4096))
+    latency_repeats: int = field(metadata=_range(1, 10_000))
 
 
 @dataclass(frozen=True)
@@ -157,6 +200,9 @@ class Params:
     evaluate_classifier: EvaluateClassifierParams
     autoencoder: AutoencoderParams
     cluster: ClusterParams
+    embedder: EmbedderParams
+    transfer: TransferParams
+    evaluate_transfer: EvaluateTransferParams
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,7 +224,7 @@ def _check_value(key: str, tp: Any, value: Any, meta: typing.Mapping[str, Any]) 
         return _build(tp, value, key + ".")
     if origin in (list, tuple):
         (item_tp, *_) = typing.get_args(tp) or (Any,)
-        if not isinstance(value, list):
+        if not isinstance(value, (list, tuple)):
             raise ParamsError(f"{key}: expected a list of {_type_name(item_tp)}, got {value!r}")
         return tuple(_check_value(f"{key}[{i}]", item_tp, v, {}) for i, v in enumerate(value))
     if origin in (Union, types.UnionType):
