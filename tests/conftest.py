@@ -1,0 +1,85 @@
+"""Shared test fixtures: tiny params and a temporary copy of the repository for end-to-end DVC runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import pytest
+import yaml
+
+matplotlib.use("Agg")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Sizes small enough that the whole pipeline runs in well under a minute on 2 cores.
+TINY_OVERRIDES = {
+    "synthesize": {"train_images": 81, "test_images": 54, "min_train": 3, "min_test": 2, "image_size": 24, "workers": 2},
+    "data": {"image_size": 16},
+    "index": {"workers": 2},
+    "classifier": {"width": 8, "depth": 1, "epochs": 2, "batch_size": 16},
+    "evaluate_classifier": {"batch_size": 64},
+    "autoencoder": {"width": 8, "latent_channels": 4, "epochs": 1, "batch_size": 16},
+    "cluster": {"n_components": 4, "n_init": 1, "pixel_size": 8},
+}
+
+
+def tiny_params(overrides: dict | None = None) -> dict:
+    """The repository's params.yaml with tiny sizes (only keys that exist in it are overridden)."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    for section, values in {**TINY_OVERRIDES, **(overrides or {})}.items():
+        if isinstance(values, dict):
+            for key, value in values.items():
+                if section in params and key in params[section]:
+                    params[section][key] = value
+        else:
+            params[section] = values
+    return params
+
+
+def _project_files() -> list[str]:
+    """Tracked files plus untracked, not ignored ones: what a fresh clone would hold after a commit."""
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO, check=True, capture_output=True, text=True,
+    ).stdout.splitlines()
+    return [f for f in out if (REPO / f).is_file()]
+
+
+def run(cmd: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path):
+    """A git-initialised copy of the project with tiny params; returns (path, env, dvc command prefix)."""
+    dst = tmp_path / "repo"
+    for rel in _project_files():
+        if rel.startswith(("metrics/", "plots/", "dvclive/")) or rel == "dvc.lock":
+            continue  # start from an un-run pipeline
+        target = dst / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / rel, target)
+    (dst / "params.yaml").write_text(yaml.safe_dump(tiny_params(), sort_keys=False))
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = str(dst / "src")
+    env["MPLBACKEND"] = "Agg"
+    env["DVC_NO_ANALYTICS"] = "1"
+    # dvc exp run commits experiment refs itself: give it an identity even where git has none configured.
+    for role in ("AUTHOR", "COMMITTER"):
+        env[f"GIT_{role}_NAME"] = "test"
+        env[f"GIT_{role}_EMAIL"] = "test@example.com"
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    run(["git", "init", "-q"], dst, env)
+    run(git + ["add", "-A"], dst, env)
+    run(git + ["commit", "-qm", "init"], dst, env)
+    return dst, env, [sys.executable, "-m", "dvc"], git
