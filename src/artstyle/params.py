@@ -145,6 +145,7 @@ class ClusterParams:
     k: int = field(metadata=_range(0, 100_000))  # 0 = number of classes
     n_init: int = field(metadata=_range(1, 1000))
     features: str = field(metadata=_choices("flat", "pooled", "flat+pooled"))  # which latent features are clustered
+    normalize: bool  # L2-normalise the latents' PCA coordinates before KMeans (cosine geometry)
     batch_size: int = field(metadata=_range(1, 65_536))  # encoding batch
     pixel_size: int = field(metadata=_range(4, 1024))  # raw-pixel baseline downsamples to this side
 

@@ -1,0 +1,60 @@
+"""Stage `cluster_latents`: encode train/test, PCA + KMeans on the latents vs raw pixels vs chance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from artstyle.cluster import cluster_latents
+from artstyle.io import save_figure, save_npy, write_json
+from artstyle.params import load_params
+from artstyle.plots.clusters import contingency_figure, pca_clusters_figure, pca_styles_figure
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def main(
+    store: Path = typer.Option(..., help="image store directory (index.csv + images.npy)"),
+    manifests: Path = typer.Option(..., help="manifests directory (train.csv, test.csv)"),
+    model: Path = typer.Option(..., help="autoencoder checkpoint"),
+    latents: Path = typer.Option(
+        ..., help="directory: {train,test}_{latents,labels,rows}.npy + clustering state .npz"
+    ),
+    metrics: Path = typer.Option(
+        ..., help="JSON: nmi, ari, purity, hungarian_accuracy, silhouette (+ pixel_, shuffled_)"
+    ),
+    plots_dir: Path = typer.Option(..., help="directory for the PCA scatters and the contingency heatmap"),
+    params: Path = typer.Option(Path("params.yaml"), help="params file"),
+) -> None:
+    p = load_params(params)
+    run = cluster_latents(p, store, manifests, model)
+    for split in ("train", "test"):
+        save_npy(latents / f"{split}_latents.npy", run.latents[split])
+        save_npy(latents / f"{split}_labels.npy", run.labels[split])
+        save_npy(latents / f"{split}_rows.npy", run.rows[split])
+    run.latent_model.save(latents / "latent_clustering.npz")
+    run.pixel_model.save(latents / "pixel_clustering.npz")
+    write_json(metrics, run.metrics)
+
+    explained = run.latent_model.explained_variance_ratio
+    normalized = run.latent_model.normalize
+    labels, points, clusters = run.labels["test"], run.test_projected, run.test_clusters
+    k = len(run.latent_model.centers)
+    save_figure(plots_dir / "pca_styles.png", pca_styles_figure(points, labels, explained, normalized))
+    save_figure(
+        plots_dir / "pca_clusters.png",
+        pca_clusters_figure(points, clusters, labels, run.latent_model.centers, explained, normalized),
+    )
+    save_figure(plots_dir / "contingency.png", contingency_figure(clusters, labels, k))
+    m = run.metrics
+    typer.echo(
+        f"test NMI latent {m['nmi']:.3f} vs pixels {m['pixel_nmi']:.3f} vs chance {m['shuffled_nmi']:.3f}; "
+        f"Hungarian accuracy {m['hungarian_accuracy']:.3f} / {m['pixel_hungarian_accuracy']:.3f} / "
+        f"{m['shuffled_hungarian_accuracy']:.3f}"
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,54 @@
+"""Stage `evaluate_classifier`: checkpoint + test manifest -> metrics, per-class report, plots."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import typer
+
+from artstyle.evaluation.classification import confusion, evaluate_classifier
+from artstyle.io import save_figure, write_json, write_text
+from artstyle.params import load_params
+from artstyle.plots.classifier import confusion_figure, recall_figure
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def main(
+    store: Path = typer.Option(..., help="image store directory (index.csv + images.npy)"),
+    manifests: Path = typer.Option(..., help="manifests directory (train.csv, test.csv)"),
+    model: Path = typer.Option(..., help="classifier checkpoint (.pt)"),
+    metrics: Path = typer.Option(..., help="JSON: test metrics and baselines"),
+    per_class: Path = typer.Option(..., help="JSON: precision / recall / F1 / support per style"),
+    predictions: Path = typer.Option(..., help="CSV: actual,predicted style names (DVC confusion plot)"),
+    confusion_png: Path = typer.Option(..., help="PNG: row-normalised confusion matrix"),
+    recall_png: Path = typer.Option(..., help="PNG: per-class recall bars"),
+    params: Path = typer.Option(Path("params.yaml"), help="params file"),
+) -> None:
+    p = load_params(params)
+    result = evaluate_classifier(store, manifests, model, p.evaluate_classifier, p.seed)
+    write_json(metrics, result.metrics)
+    write_json(per_class, result.per_class)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["actual", "predicted"])
+    w.writerows(zip(result.actual_names, result.predicted_names))
+    write_text(predictions, buf.getvalue())
+    save_figure(confusion_png, confusion_figure(confusion(result.y_true, result.y_pred)))
+    recall = [v["recall"] for v in result.per_class.values()]
+    fig = recall_figure(
+        recall,
+        result.train_counts,
+        result.minority,
+        balanced_accuracy=result.metrics["balanced_accuracy"],
+        chance=result.metrics["chance_accuracy"],
+    )
+    save_figure(recall_png, fig)
+    typer.echo("  ".join(f"{k} {v:.3f}" if v is not None else f"{k} n/a" for k, v in result.metrics.items()))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,154 @@
+"""Clustering metrics on constructed cases, latent features, and the PCA/KMeans state without pickle."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+
+from artstyle.cluster import ClusterModel, fit_cluster_model, latent_features, pixel_features
+from artstyle.evaluation.clustering import (
+    clustering_scores,
+    contingency,
+    hungarian_accuracy,
+    purity,
+    silhouette,
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_perfect_and_permuted_clusterings_score_one():
+    labels = np.repeat(np.arange(5), 20)
+    for clusters in (labels, (labels + 3) % 5, np.array([4, 2, 0, 1, 3])[labels]):
+        scores = clustering_scores(labels, clusters)
+        for key in ("nmi", "ari", "purity", "hungarian_accuracy"):
+            assert scores[key] == pytest.approx(1.0), (key, clusters[:3])
+
+
+def test_random_clustering_scores_chance():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 5, 5000)
+    clusters = rng.integers(0, 5, 5000)
+    s = clustering_scores(labels, clusters)
+    assert s["nmi"] < 0.01
+    assert abs(s["ari"]) < 0.01
+    assert s["hungarian_accuracy"] < 0.25  # chance is ~0.2 (+ the matching's small optimism)
+    assert s["purity"] < 0.25
+
+
+def test_purity_and_hungarian_by_hand():
+    clusters = np.array([0, 0, 0, 1, 1, 2])
+    labels = np.array([0, 0, 1, 1, 1, 0])
+    assert contingency(clusters, labels).tolist() == [[2, 1], [0, 2], [1, 0]]
+    assert purity(clusters, labels) == pytest.approx(5 / 6)  # majorities 2 + 2 + 1
+    # One-to-one: cluster 0 -> style 0, cluster 1 -> style 1; cluster 2 is left unmatched.
+    assert hungarian_accuracy(clusters, labels) == pytest.approx(4 / 6)
+    # Purity rewards splitting into singletons; Hungarian accuracy does not.
+    singletons = np.arange(6)
+    assert purity(singletons, labels) == 1.0
+    assert hungarian_accuracy(singletons, labels) == pytest.approx(2 / 6)
+
+
+def test_contingency_explicit_size():
+    t = contingency([0, 1], [2, 2], n_clusters=4, n_classes=27)
+    assert t.shape == (4, 27) and t.sum() == 2 and t[0, 2] == 1
+
+
+def test_silhouette():
+    rng = np.random.default_rng(0)
+    pts = np.concatenate([rng.normal(0, 0.1, (30, 2)), rng.normal(5, 0.1, (30, 2))])
+    good = np.repeat([0, 1], 30)
+    assert silhouette(pts, good) > 0.9
+    assert silhouette(pts, rng.permutation(good)) < 0.1
+    assert silhouette(pts, np.zeros(60, dtype=int)) is None
+
+
+def test_latent_features():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(5, 3, 2, 2)).astype(np.float32)
+    flat = latent_features(z, "flat")
+    assert flat.shape == (5, 12)
+    np.testing.assert_array_equal(flat[1], z[1].ravel())
+    pooled = latent_features(z, "pooled")
+    assert pooled.shape == (5, 6)
+    np.testing.assert_allclose(pooled[2, :3], z[2].mean(axis=(1, 2)), rtol=1e-6)
+    np.testing.assert_allclose(pooled[2, 3:], z[2].std(axis=(1, 2)), rtol=1e-5)
+    both = latent_features(z, "flat+pooled")
+    np.testing.assert_array_equal(both, np.concatenate([flat, pooled], axis=1))
+    with pytest.raises(ValueError):
+        latent_features(z, "gram")
+
+
+def test_standardize_and_normalize():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 5, (200, 6)), rng.normal(3, 0.1, (200, 4)), np.ones((200, 1))], axis=1)
+    m = fit_cluster_model(x, n_components=5, k=3, n_init=1, seed=0, normalize=True)
+    z = (x - m.center) / m.scale
+    np.testing.assert_allclose(z[:, :10].std(axis=0), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(z[:, 10], 0.0)  # a constant feature is not divided by 0
+    np.testing.assert_allclose(np.linalg.norm(m.transform(x), axis=1), 1.0)
+    raw = fit_cluster_model(x, n_components=5, k=3, n_init=1, seed=0, standardize=False)
+    np.testing.assert_array_equal(raw.scale, 1.0)
+    assert np.linalg.norm(raw.transform(x), axis=1).std() > 0.1
+
+
+def _blobs(seed=0, n=60, d=12, k=4):
+    rng = np.random.default_rng(seed)
+    means = rng.normal(0, 4, (k, d))
+    labels = np.repeat(np.arange(k), n // k)
+    return means[labels] + rng.normal(0, 1, (len(labels), d)), labels
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_state_roundtrip_reproduces_sklearn_without_pickle(tmp_path, normalize):
+    x, labels = _blobs()
+    x_new, _ = _blobs(seed=1)
+    model = fit_cluster_model(
+        x, n_components=5, k=4, n_init=3, seed=7, normalize=normalize, meta={"features": "flat"}
+    )
+    path = tmp_path / "state.npz"
+    model.save(path)
+    with np.load(path, allow_pickle=False) as data:  # would raise on any object array
+        assert all(data[name].dtype != object for name in data.files)
+    loaded = ClusterModel.load(path)
+    assert loaded.meta == {"features": "flat"} and loaded.normalize is normalize
+    np.testing.assert_array_equal(loaded.transform(x_new), model.transform(x_new))
+    np.testing.assert_array_equal(loaded.predict(x_new), model.predict(x_new))
+
+    # The same fits done directly with sklearn transform and predict the same way.
+    z = (x - x.mean(axis=0)) / x.std(axis=0)
+    pca = PCA(n_components=5, random_state=7).fit(z)
+    post = (lambda p: p / np.linalg.norm(p, axis=1, keepdims=True)) if normalize else (lambda p: p)
+    km = KMeans(n_clusters=4, n_init=3, random_state=7).fit(post(pca.transform(z)))
+    z_new = (x_new - x.mean(axis=0)) / x.std(axis=0)
+    np.testing.assert_allclose(loaded.transform(x_new), post(pca.transform(z_new)), atol=1e-9)
+    np.testing.assert_array_equal(loaded.predict(x_new), km.predict(post(pca.transform(z_new))))
+    assert clustering_scores(labels, loaded.predict(x))["nmi"] == pytest.approx(1.0)
+
+
+def test_fit_is_seeded():
+    x, _ = _blobs(d=30, k=6, n=120)
+    a = fit_cluster_model(x, n_components=8, k=6, n_init=2, seed=3)
+    b = fit_cluster_model(x, n_components=8, k=6, n_init=2, seed=3)
+    np.testing.assert_array_equal(a.centers, b.centers)
+    np.testing.assert_array_equal(a.components, b.components)
+
+
+def test_pixel_features_area_downsample():
+    images = np.zeros((2, 8, 8, 3), dtype=np.uint8)
+    images[1, :4] = 255  # top half white
+    f = pixel_features(images, np.array([1, 0, 1]), size=2)
+    assert f.shape == (3, 12)
+    np.testing.assert_allclose(f[1], 0.0)
+    # Channel-major layout [3, 2, 2]: the top row of each channel is white, the bottom black.
+    np.testing.assert_allclose(f[0].reshape(3, 2, 2)[:, 0], 1.0)
+    np.testing.assert_allclose(f[0].reshape(3, 2, 2)[:, 1], 0.0)
