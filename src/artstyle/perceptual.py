@@ -1,0 +1,76 @@
+"""Perceptual losses on VGG features: Gram matrices, content, style and total variation.
+
+Content and style losses are *relative* squared errors (divided by the mean square of the target),
+so every layer contributes on the same scale and ``content_weight`` / ``style_weight`` keep their
+meaning whichever VGG weights (torchvision or Caffe, whose activations differ ~100x) are loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """[B, C, H, W] -> [B, C, C]: channel co-activations averaged over positions and channels.
+
+    Dividing by C*H*W (as in Johnson et al. / fast_neural_style) makes the Gram of one image
+    comparable to the Gram of another at a different resolution.
+    """
+    b, c, h, w = features.shape
+    # float32 even under bf16 autocast: the sum over H*W positions loses precision in bf16.
+    f = features.float().reshape(b, c, h * w)
+    return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
+
+
+def relative_mse(x: torch.Tensor, target: torch.Tensor, scale: torch.Tensor | float | None = None) -> torch.Tensor:
+    """mean((x - target)^2) / scale, with scale = mean(target^2) unless given."""
+    if scale is None:
+        scale = target.detach().float().pow(2).mean()
+    return F.mse_loss(x.float(), target.float()) / (scale + 1e-12)
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Relative feature MSE at one VGG layer: what the image depicts, not how it is painted."""
+    return relative_mse(features, target.detach())
+
+
+def style_loss(
+    grams: Mapping[str, torch.Tensor] | Sequence[torch.Tensor],
+    targets: Mapping[str, torch.Tensor] | Sequence[torch.Tensor],
+    scales: Mapping[str, torch.Tensor | float] | Sequence[torch.Tensor | float] | None = None,
+) -> torch.Tensor:
+    """Mean over layers of the relative MSE between Gram matrices and their targets.
+
+    ``scales`` (optional, per layer) fixes the normaliser, e.g. the mean square of all styles'
+    targets, so that a batch mixing styles weights every style by the same constant.
+    """
+    if isinstance(grams, Mapping):
+        keys = list(grams)
+        grams = [grams[k] for k in keys]
+        targets = [targets[k] for k in keys]
+        scales = [scales[k] for k in keys] if isinstance(scales, Mapping) else scales
+    if len(grams) != len(targets):
+        raise ValueError(f"{len(grams)} Gram matrices but {len(targets)} targets")
+    scales = scales if scales is not None else [None] * len(grams)
+    losses = [relative_mse(g, t.detach(), s) for g, t, s in zip(grams, targets, scales)]
+    return torch.stack(losses).mean()
+
+
+def gram_distance(
+    grams: Sequence[torch.Tensor], targets: Sequence[torch.Tensor], scales: Sequence[torch.Tensor | float]
+) -> torch.Tensor:
+    """Per-image style distance [B]: the style loss of each image on its own (no batch mean)."""
+    per_layer = [
+        (g.float() - t.float()).pow(2).flatten(1).mean(1) / (s + 1e-12) for g, t, s in zip(grams, targets, scales)
+    ]
+    return torch.stack(per_layer).mean(0)
+
+
+def tv_loss(images: torch.Tensor) -> torch.Tensor:
+    """Total variation: mean squared difference of neighbouring pixels (suppresses high-frequency noise)."""
+    dh = images[:, :, 1:, :] - images[:, :, :-1, :]
+    dw = images[:, :, :, 1:] - images[:, :, :, :-1]
+    return dh.float().pow(2).mean() + dw.float().pow(2).mean()

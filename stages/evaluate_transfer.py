@@ -1,0 +1,40 @@
+"""Stage `evaluate_transfer`: deception rate, content SSIM, Gram distance, latency; grid + bar plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from artstyle.evaluation.transfer import evaluate_transfer
+from artstyle.io import save_figure, write_json
+from artstyle.params import load_params
+from artstyle.plots.transfer import deception_figure, transfer_grid_figure
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def main(
+    store: Path = typer.Option(..., help="image store directory (index.csv + images.npy)"),
+    manifests: Path = typer.Option(..., help="manifests directory (test.csv)"),
+    model: Path = typer.Option(..., help="transfer checkpoint (.pt)"),
+    classifier: Path = typer.Option(..., help="trained classifier checkpoint: the independent judge"),
+    metrics: Path = typer.Option(..., help="JSON: deception_rate, content_ssim, style_gram_distance, ms_per_image, ..."),
+    grid: Path = typer.Option(..., help="PNG: test images (rows) in every style (columns)"),
+    deception: Path = typer.Option(..., help="PNG: deception rate per target style"),
+    params: Path = typer.Option(Path("params.yaml"), help="params file"),
+) -> None:
+    p = load_params(params)
+    result = evaluate_transfer(p, store, manifests, model, classifier)
+    write_json(metrics, result.metrics)
+    rows = p.evaluate_transfer.grid_images
+    save_figure(grid, transfer_grid_figure(result.contents[:rows], result.stylized[:rows]))
+    m = result.metrics
+    save_figure(deception, deception_figure(result.per_style_deception, m["chance_rate"],
+                                            result.per_style_identity, m["deception_rate"]))
+    typer.echo("  ".join(f"{k} {v:.4g}" for k, v in m.items()))
+
+
+if __name__ == "__main__":
+    app()

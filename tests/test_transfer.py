@@ -1,0 +1,144 @@
+"""The style-conditioned transfer network, the prototypes model and the evaluation helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from artstyle.evaluation.transfer import grayscale, hit_rates, pick_content_rows
+from artstyle.models.embedder import StylePrototypes
+from artstyle.models.transfer import StyleTransferNet
+from artstyle.plots.transfer import deception_figure, readable, style_prototypes_figure, transfer_grid_figure
+from artstyle.styles import NUM_CLASSES, STYLES
+from artstyle.training.transfer import check_layers, pick_style_rows, style_descriptors
+
+
+def tiny_net(conditioning: str = "cin", seed: int = 0) -> StyleTransferNet:
+    torch.manual_seed(seed)
+    net = StyleTransferNet(width=4, residual_blocks=1, style_dim=6, conditioning=conditioning).eval()
+    with torch.no_grad():  # a trained-looking embedding: styles far apart
+        net.style_embedding.weight.normal_(0, 3)
+    return net
+
+
+@pytest.mark.parametrize("conditioning", ["cin", "concat"])
+def test_different_styles_give_different_outputs(conditioning):
+    net = tiny_net(conditioning)
+    x = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        a = net(x, torch.tensor([3]))
+        b = net(x, torch.tensor([11]))
+    assert a.shape == x.shape and 0 <= a.min() and a.max() <= 1
+    assert (a - b).abs().mean() > 1e-3
+
+
+def test_blend_of_one_style_equals_the_pure_style_and_mixes_linearly():
+    net = tiny_net()
+    x = torch.rand(2, 3, 16, 16)
+    w = torch.zeros(NUM_CLASSES)
+    w[5] = 1.0
+    with torch.no_grad():
+        pure = net(x, torch.tensor([5, 5]))
+        assert torch.allclose(net(x, net.blend(w)), pure, atol=1e-6)
+        assert torch.allclose(net(x, net.blend(7 * w)), pure, atol=1e-6)  # weights are normalised
+        w2 = w.clone()
+        w2[9] = 1.0
+        mid = net.blend(w2)
+        assert torch.allclose(mid, (net.style_embedding.weight[5] + net.style_embedding.weight[9]) / 2)
+        half = net(x, mid)
+    assert not torch.allclose(half, pure, atol=1e-3)
+    with pytest.raises(ValueError):
+        net.blend(torch.zeros(NUM_CLASSES))
+    with pytest.raises(ValueError):
+        net.blend(-w)
+
+
+def test_any_size_in_same_size_out_and_batch_independent():
+    net = tiny_net()
+    for h, w in [(17, 30), (5, 7), (64, 48)]:
+        x = torch.rand(1, 3, h, w)
+        with torch.no_grad():
+            assert net(x, torch.tensor([0])).shape == (1, 3, h, w)
+    # instance norm: an image's output does not depend on the rest of the batch
+    x = torch.rand(3, 3, 16, 16)
+    labels = torch.tensor([1, 2, 3])
+    with torch.no_grad():
+        together = net(x, labels)
+        alone = net(x[1:2], labels[1:2])
+    assert torch.allclose(together[1:2], alone, atol=1e-5)
+
+
+def test_rebuilds_from_args_with_the_style_table_in_the_state_dict():
+    net = tiny_net("concat")
+    clone = StyleTransferNet.from_args(net.args)
+    clone.load_state_dict(net.state_dict())
+    assert "style_embedding.weight" in net.state_dict()
+    x = torch.rand(1, 3, 12, 12)
+    with torch.no_grad():
+        assert torch.equal(clone.eval()(x, torch.tensor([4])), net(x, torch.tensor([4])))
+    with pytest.raises(ValueError):
+        StyleTransferNet(conditioning="film")
+
+
+def test_cin_gradients_reach_only_the_used_style_rows():
+    net = tiny_net().train()
+    net(torch.rand(2, 3, 8, 8), torch.tensor([2, 2])).mean().backward()
+    grad = net.style_embedding.weight.grad
+    assert grad[2].abs().sum() > 0
+    assert grad[torch.arange(NUM_CLASSES) != 2].abs().sum() == 0
+
+
+def test_prototypes_model_shapes_and_init():
+    model = StylePrototypes((2, 3, 3))
+    means = torch.randn(NUM_CLASSES, 2, 3, 3)
+    model.init_from(means)
+    assert torch.equal(model(torch.arange(NUM_CLASSES)), means)
+    assert StylePrototypes.from_args(model.args).latent_shape == (2, 3, 3)
+
+
+def test_style_rows_are_distinct_per_class_and_missing_styles_fail():
+    rows = np.arange(2 * NUM_CLASSES).repeat(2)  # every row oversampled twice
+    labels = (np.arange(2 * NUM_CLASSES) % NUM_CLASSES).repeat(2)
+    picked = pick_style_rows(rows, labels, per_class=5, seed=0)
+    assert all(len(v) == 2 and len(set(v)) == 2 and (labels[np.searchsorted(rows, v)] == c).all()
+               for c, v in picked.items())
+    with pytest.raises(ValueError, match="Abstract_Expressionism"):
+        pick_style_rows(rows[labels != 0], labels[labels != 0], per_class=5, seed=0)
+    assert check_layers("relu2_1", ("relu1_1", "relu4_1")) == "relu4_1"
+    with pytest.raises(ValueError):
+        check_layers("relu2_2", ("relu1_1",))
+
+
+def test_evaluation_helpers():
+    logits = torch.tensor([[5.0, 4.0, 3.0, 0.0], [0.0, 1.0, 2.0, 3.0]])
+    top1, top3 = hit_rates(logits, torch.tensor([1, 3]))
+    assert top1.tolist() == [False, True] and top3.tolist() == [True, True]
+    assert torch.allclose(grayscale(torch.ones(1, 3, 2, 2)), torch.ones(1, 1, 2, 2))
+    picked = pick_content_rows(np.array([5, 5, 9, 2, 7]), 3, seed=1)
+    assert len(set(picked)) == 3 and list(picked) == sorted(picked)
+
+
+def test_figures_have_readable_style_names():
+    assert readable("Mannerism_Late_Renaissance") == "Mannerism\nLate\nRenaissance"
+    grid = transfer_grid_figure(torch.rand(2, 3, 8, 8), torch.rand(2, NUM_CLASSES, 3, 8, 8))
+    titles = [ax.get_title() for ax in grid.axes]
+    assert "original" in titles and readable("Ukiyo_e") in titles
+    assert len(grid.axes) == 2 * (NUM_CLASSES + 1)
+    proto = style_prototypes_figure(torch.rand(NUM_CLASSES, 3, 8, 8), torch.rand(NUM_CLASSES, 3, 8, 8))
+    assert readable("Pop_Art") in [ax.get_title() for ax in proto.axes]
+    bars = deception_figure(dict.fromkeys(STYLES, 0.5), 1 / 27, dict.fromkeys(STYLES, 0.0), 0.5)
+    assert bars.axes[0].get_yticklabels()[0].get_text() == "Abstract Expressionism"
+
+
+def test_style_descriptors_place_similar_styles_close():
+    torch.manual_seed(0)
+    base = torch.rand(NUM_CLASSES, 6) + 0.1
+    base[1] = base[0] * 1.01  # style 1 has almost the statistics of style 0
+    targets = {"relu1_1": torch.diag_embed(base), "relu2_1": torch.diag_embed(base[:, :4] ** 2)}
+    d = style_descriptors(targets, dim=8, seed=0)
+    assert d.shape == (NUM_CLASSES, 8)
+    dist = torch.cdist(d, d)
+    assert dist[0, 1] < 0.2 * dist[0, 2:].min()
+    assert torch.allclose(d[:, :6].var(0, unbiased=False), torch.ones(6), atol=1e-3)  # whitened coordinates
+    assert torch.equal(d, style_descriptors(targets, dim=8, seed=0))
