@@ -61,10 +61,8 @@ def run(cmd: list[str], cwd: Path, env: dict | None = None) -> subprocess.Comple
     return proc
 
 
-@pytest.fixture
-def repo_copy(tmp_path: Path):
-    """A git-initialised copy of the project with tiny params; returns (path, env, dvc command prefix)."""
-    dst = tmp_path / "repo"
+def make_repo_copy(dst: Path) -> tuple[Path, dict, list[str], list[str]]:
+    """A git-initialised copy of the project at ``dst`` with tiny params; returns (path, env, dvc, git)."""
     for rel in _project_files():
         if rel.startswith(("metrics/", "plots/", "dvclive/")) or rel == "dvc.lock":
             continue  # start from an un-run pipeline
@@ -86,3 +84,9 @@ def repo_copy(tmp_path: Path):
     run(git + ["add", "-A"], dst, env)
     run(git + ["commit", "-qm", "init"], dst, env)
     return dst, env, [sys.executable, "-m", "dvc"], git
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path):
+    """A fresh tiny copy of the repository for one test (see :func:`make_repo_copy`)."""
+    return make_repo_copy(tmp_path / "repo")
