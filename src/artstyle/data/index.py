@@ -49,7 +49,6 @@ import hashlib
 import io
 import multiprocessing
 import os
-import shutil
 import sys
 import time
 import warnings
@@ -63,6 +62,7 @@ from PIL import ExifTags, Image, ImageOps
 from tqdm import tqdm
 
 from artstyle.data.store import IMAGES_FILE, INDEX_COLUMNS, INDEX_FILE, IndexRecord
+from artstyle.io import atomic_dir
 from artstyle.styles import LABEL_OF, STYLES, canonical, is_known
 
 SPLITS = ("train", "test")
@@ -407,18 +407,6 @@ def _decode_all(
                 bar.update()
 
 
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Swap the finished ``<out>.tmp`` in for ``<out>``: readers see the old or the new store."""
-    old = out.with_name(out.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    if out.exists():
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old.exists():
-        shutil.rmtree(old)
-
-
 def _metrics(records: list[IndexRecord], rejected: int, duplicates: int, cross: int, image_size: int) -> dict:
     counts = {split: Counter(r.style for r in records if r.split == split) for split in SPLITS}
     present = {r.style for r in records}
@@ -482,11 +470,8 @@ def build_store(
         raise IndexTreeError(f"{root}: no image files in any known style folder of train/ or test/")
     workers = _resolve_workers(workers, len(scan.candidates))
 
-    tmp_dir = out.with_name(out.name + ".tmp")
-    if tmp_dir.exists():
-        shutil.rmtree(tmp_dir)
-    tmp_dir.mkdir(parents=True)
-    try:
+    # The store's files belong together: readers see the old store or the new one, never a mix.
+    with atomic_dir(out) as tmp_dir:
         images_tmp = tmp_dir / (IMAGES_FILE + ".tmp")
         shape = (len(scan.candidates), image_size, image_size, 3)
         images = np.lib.format.open_memmap(images_tmp, mode="w+", dtype=np.uint8, shape=shape)
@@ -531,10 +516,6 @@ def build_store(
             DUPLICATES_COLUMNS,
             ((d.relpath, d.duplicate_of, d.sha1) for d in duplicates),
         )
-        _replace_dir(tmp_dir, out)
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
     if scan.ignored:
         print(f"ignored {scan.ignored} file(s) without an image extension", file=sys.stderr)
     metrics = _metrics(records, len(rejected), len(duplicates), cross, image_size)
