@@ -1,21 +1,35 @@
-"""`python -m artstyle.bench data` on a tiny store + PNG tree (numbers checked for sanity, not speed)."""
+"""`python -m artstyle.bench`: every subcommand on tiny stores and models (figures checked for sanity, not speed)."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
+from conftest import TINY_OVERRIDES, tiny_params
 from PIL import Image
 from typer.testing import CliRunner
 
-from artstyle.bench import PilFolderDataset, app, bench_data
+from artstyle.bench import PilFolderDataset, app, bench_data, bench_stylize
+from artstyle.bench_common import median_rates
+from artstyle.bench_scaling import bench_scaling, linearity
+from artstyle.bench_train import ClassifierTrainBench
 from artstyle.data.dataset import StoreDataset
-from artstyle.data.store import INDEX_COLUMNS, open_images, read_index
-from artstyle.styles import LABEL_OF
+from artstyle.data.index import build_store
+from artstyle.data.manifests import read_manifest, write_manifest
+from artstyle.data.store import INDEX_COLUMNS, open_images, read_index, split_rows
+from artstyle.io import save_checkpoint
+from artstyle.models.transfer import StyleTransferNet
+from artstyle.params import Params, parse_params
+from artstyle.styles import LABEL_OF, STYLES
+from artstyle.synthetic.generate import generate_dataset
+from artstyle.training.classifier import fit
 
 SIZE = 8
 KEYS = {"store_images_per_s", "pil_images_per_s", "ratio", "batch_size", "images", "image_size"}
@@ -72,6 +86,7 @@ def test_bench_data_cli_writes_and_merges_json(tmp_path):
     assert data["batch_size"] == 5 and data["images"] == 10 and data["image_size"] == SIZE
     for key in ("store_images_per_s", "pil_images_per_s", "ratio"):
         assert isinstance(data[key], float) and data[key] > 0
+    assert data["device"] == "cpu" and data["threads"] == 1 and data["ratio_target"] == 20
     assert abs(data["ratio"] - data["store_images_per_s"] / data["pil_images_per_s"]) < 1e-6 * data["ratio"]
 
 
@@ -86,3 +101,198 @@ def test_bench_data_reports_missing_files(tmp_path):
     next(root.rglob("*.png")).unlink()
     with pytest.raises(FileNotFoundError, match="1 indexed file"):
         bench_data(store, root, images=6, repeats=1, min_seconds=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# train / stylize / scaling / all, on a tiny synthetic pipeline (sanity of the figures, not speed)
+# ---------------------------------------------------------------------------------------------
+
+CPU = torch.device("cpu")
+RUNTIME_KEYS = {"device", "device_name", "torch", "threads", "autocast", "channels_last", "compile", "pin_memory",
+                "non_blocking", "measured_at"}
+# One process each: spawning pools costs more than rendering or decoding a few hundred tiny images.
+TINY_BENCH = {section: {**TINY_OVERRIDES[section], "workers": 1} for section in ("synthesize", "index")}
+
+
+@dataclass
+class TinyPipeline:
+    params_file: Path
+    params: Params
+    root: Path
+    store: Path
+    manifest: Path
+    transfer: Path
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> TinyPipeline:
+    """Params, synthetic tree, store, train manifest and a random transfer checkpoint, all tiny."""
+    base = tmp_path_factory.mktemp("bench")
+    raw = tiny_params(TINY_BENCH)
+    params_file = base / "params.yaml"
+    params_file.write_text(yaml.safe_dump(raw, sort_keys=False))
+    p = parse_params(raw)
+    root, store, manifest = base / "synthetic", base / "store", base / "manifests" / "train.csv"
+    generate_dataset(root, p.synthesize, seed=p.seed, samples_per_style=0, progress=False)
+    index = build_store(root, store, p.data.image_size, p.index.max_pixels, p.index.workers, progress=False)
+    write_manifest(manifest, *split_rows(index.records, "train"))
+    torch.manual_seed(0)
+    net = StyleTransferNet(width=4, residual_blocks=1, style_dim=4)
+    save_checkpoint(base / "transfer.pt", net, net.args, STYLES)
+    return TinyPipeline(params_file, p, root, store, manifest, base / "transfer.pt")
+
+
+def _invoke(*args: str):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def _assert_runtime(section: dict, compiled: bool = False) -> None:
+    assert RUNTIME_KEYS <= set(section)
+    assert section["device"] == "cpu" and section["threads"] >= 1 and section["compile"] is compiled
+    # On CPU the pipeline runs fp32, contiguous, unpinned: the record must say so.
+    assert section["autocast"] == "off" and not section["channels_last"] and not section["non_blocking"]
+
+
+def test_train_bench_step_is_the_training_step(tiny):
+    """One bench step from the same seed leaves exactly the weights one step of `fit` leaves.
+
+    The batch is one image repeated (as an oversampled manifest repeats rows), so the comparison
+    does not depend on the shuffle order: `fit` wraps its loader in tqdm.auto, which opens an extra
+    loader iterator and so draws its permutation from a later state of the loader's generator.
+    Model, augmentation, dropout, loss, optimiser and schedule must all match: two epochs of one
+    step each, with the LR still warming up, so a missing scheduler step shows too.
+    """
+    cfg = dataclasses.replace(tiny.params.classifier, epochs=2, warmup_epochs=2)
+    rows, labels = read_manifest(tiny.manifest)
+    images = open_images(tiny.store)
+    batch = np.zeros(cfg.batch_size, dtype=np.int64)
+    one_batch = StoreDataset(images, rows[batch], labels[batch])
+    no_val = StoreDataset(images, rows[:0], labels[:0])
+    trained = fit(one_batch, no_val, cfg, tiny.params.seed, device=CPU, progress=False).model
+
+    bench = ClassifierTrainBench(one_batch, cfg, tiny.params.seed, CPU)
+    initial = {k: v.clone() for k, v in bench.model.state_dict().items()}
+    seconds, n = bench.train_from_loader(2)
+    assert seconds > 0 and n == 2 * cfg.batch_size
+    ours = bench.model.state_dict()
+    assert any(not torch.equal(initial[k], ours[k]) for k in ours), "the step changed nothing"
+    for key, value in trained.state_dict().items():
+        torch.testing.assert_close(ours[key], value, msg=f"{key} differs from training")
+
+
+def test_bench_train_cli_reports_both_rates_and_their_ratio(tiny, tmp_path):
+    out = tmp_path / "bench.json"
+    out.write_text(json.dumps({"data": {"kept": 1}}))
+    result = _invoke("train", "--store", tiny.store, "--manifest", tiny.manifest, "--params", tiny.params_file,
+                     "--steps", 2, "--warmup", 1, "--repeats", 2, "--min-seconds", 0, "--device", "cpu",
+                     "--out", out)
+    assert "efficiency" in result.output and "target >= 0.9" in result.output
+    got = json.loads(out.read_text())
+    assert got["data"] == {"kept": 1}, "other sections are kept"
+    r = got["train"]
+    _assert_runtime(r)
+    e2e, compute = r["end_to_end_images_per_s"], r["compute_only_images_per_s"]
+    assert e2e > 0 and compute > 0
+    assert r["efficiency"] == pytest.approx(e2e / compute) and r["efficiency_target"] == 0.9
+    assert r["end_to_end_rounds"] == r["compute_only_rounds"] == 2
+    assert r["steps_per_round"] == 2 and r["warmup_steps"] == 1
+    cfg = tiny.params.classifier
+    assert r["batch_size"] == cfg.batch_size and r["image_size"] == tiny.params.data.image_size
+    assert r["train_images"] == len(read_manifest(tiny.manifest)[0]) and r["augment_in_both"] is cfg.augment
+
+
+def test_train_epoch_covers_the_loader_without_the_remainder(tiny):
+    rows, labels = read_manifest(tiny.manifest)
+    bench = ClassifierTrainBench(StoreDataset(open_images(tiny.store), rows, labels), tiny.params.classifier, 0, CPU)
+    seconds, n = bench.train_epoch()
+    batch = tiny.params.classifier.batch_size
+    assert seconds > 0 and n == len(rows) // batch * batch  # drop_last, as in training
+
+
+def test_bench_stylize_reports_latency_and_rate(tiny):
+    r = bench_stylize(tiny.transfer, size=32, repeats=3, warmup=1, device=CPU)
+    assert r["ms_per_image"] > 0 and r["images_per_s"] == pytest.approx(1000.0 / r["ms_per_image"])
+    assert r["size"] == 32 and r["batch_size"] == 1 and r["repeats"] == 3
+    assert RUNTIME_KEYS - {"measured_at"} <= set(r)
+
+
+def test_stylize_without_a_checkpoint_says_how_to_make_one(tmp_path):
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(app, ["stylize", "--model", str(tmp_path / "none.pt"), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "none.pt not found" in result.output and "dvc repro train_transfer" in result.output
+    assert not out.exists()
+    with pytest.raises(FileNotFoundError, match="dvc repro train_transfer"):
+        bench_stylize(tmp_path / "none.pt")
+
+
+def test_median_rates_alternate_until_each_workload_has_run_long_enough():
+    calls = []
+
+    def workload(name: str, seconds: float, images: int):
+        def run():
+            calls.append(name)
+            return seconds, images
+
+        return run
+
+    rates, rounds = median_rates(
+        {"fast": workload("fast", 0.1, 10), "slow": workload("slow", 1.0, 10)}, repeats=2, min_seconds=0.45
+    )
+    assert rates == {"fast": pytest.approx(100.0), "slow": pytest.approx(10.0)}
+    # slow is done after its 2 repeats; fast goes on alone until it has run 0.45 s.
+    assert rounds == {"fast": 5, "slow": 2}
+    assert calls == ["fast", "slow", "fast", "slow", "fast", "fast", "fast"]
+
+
+def test_linearity_is_time_growth_over_data_growth():
+    rows = [{"s": 2.0, "n": 100}, {"s": 3.0, "n": 150}, {"s": 16.0, "n": 400}]
+    assert linearity(rows, "s", "n") == pytest.approx(2.0)  # first vs last: 8x the time for 4x the data
+    assert linearity([rows[0], {"s": 8.0, "n": 400}], "s", "n") == pytest.approx(1.0)
+    assert linearity(rows[:1], "s", "n") is None
+
+
+def test_bench_scaling_times_each_scale(tiny, tmp_path):
+    r = bench_scaling(tiny.params, (2, 1), warmup=1, device=CPU, workdir=tmp_path, progress=False)
+    rows = r["rows"]
+    assert [row["scale"] for row in rows] == [1, 2]
+    assert rows[0]["images"] < rows[1]["images"] and rows[0]["train_images"] < rows[1]["train_images"]
+    for row in rows:
+        assert row["images"] > row["train_images"] > 0  # the index covers test too; the epoch train only
+        for key in ("synthesize_seconds", "index_seconds", "index_images_per_s", "epoch_seconds",
+                    "train_images_per_s"):
+            assert row[key] > 0, key
+        assert row["index_images_per_s"] == pytest.approx(row["images"] / row["index_seconds"])
+        assert row["train_images_per_s"] == pytest.approx(row["train_images"] / row["epoch_seconds"])
+    assert r["index_linearity"] == pytest.approx(linearity(rows, "index_seconds", "images"))
+    assert r["train_linearity"] == pytest.approx(linearity(rows, "epoch_seconds", "train_images"))
+    assert r["base_train_images"] == tiny.params.synthesize.train_images
+    assert list(tmp_path.iterdir()) == [], "each scale's tree and store are deleted"
+
+
+def test_bench_all_writes_every_section_in_one_go(tiny, tmp_path):
+    out = tmp_path / "bench.json"
+    result = _invoke("all", "--store", tiny.store, "--root", tiny.root, "--manifest", tiny.manifest,
+                     "--model", tiny.transfer, "--params", tiny.params_file, "--train-steps", 1,
+                     "--min-seconds", 0, "--stylize-size", 32, "--scales", "1,2", "--workdir", tmp_path,
+                     "--device", "cpu", "--out", out)
+    got = json.loads(out.read_text())
+    assert set(got) == {"data", "train", "stylize", "scaling"}
+    for section in got.values():
+        _assert_runtime(section)
+    summary = result.output.split("== summary")[1]
+    assert f"{got['data']['ratio']:.1f}x" in summary and ">= 20x" in summary
+    assert f"{got['train']['efficiency']:.3f}" in summary and ">= 0.9" in summary
+    assert f"{got['stylize']['ms_per_image']:.2f} ms" in summary
+    assert f"{got['scaling']['index_linearity']:.2f}" in summary
+
+
+def test_bench_all_checks_its_inputs_before_timing_anything(tiny, tmp_path):
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(app, ["all", "--store", str(tiny.store), "--root", str(tiny.root),
+                                      "--manifest", str(tiny.manifest), "--params", str(tiny.params_file),
+                                      "--model", str(tmp_path / "missing.pt"), "--out", str(out)])
+    assert result.exit_code == 2 and "dvc repro train_transfer" in result.output
+    assert "== data" not in result.output and not out.exists()

@@ -1,0 +1,77 @@
+"""What every benchmark section shares: the runtime description recorded with it, and timed rounds."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from artstyle import runtime
+
+# A round: run the workload once, return (seconds, images).
+Round = Callable[[], tuple[float, int]]
+
+
+def describe_runtime(device: torch.device, *, compiled: bool = False, pin_memory: bool = False) -> dict[str, Any]:
+    """How a figure was measured: device, torch build, threads, and the CUDA speed-ups in effect.
+
+    The autocast and memory-format entries are read from :mod:`artstyle.runtime` itself rather than
+    restated here, so they stay true if its policy (bf16 autocast + channels_last on CUDA only)
+    ever changes. Copies are always issued with ``non_blocking=True`` (see
+    :func:`artstyle.training.common.to_device`); they are only asynchronous from pinned memory to a
+    CUDA device, which is what ``non_blocking`` records.
+    """
+    cuda = device.type == "cuda"
+    autocast = runtime.autocast(device)
+    return {
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if cuda else (platform.processor() or platform.machine()),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "autocast": str(autocast.fast_dtype).removeprefix("torch.") if isinstance(autocast, torch.autocast) else "off",
+        "channels_last": runtime.memory_format(device) == torch.channels_last,
+        "compile": compiled,
+        "pin_memory": pin_memory,
+        "non_blocking": cuda and pin_memory,
+    }
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued CUDA work, so a timer read afterwards includes it (a no-op elsewhere)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def median_rates(
+    rounds: Mapping[str, Round], repeats: int, min_seconds: float, desc: str = "bench"
+) -> tuple[dict[str, float], dict[str, int]]:
+    """Images/s of each workload (its median round) and how many rounds each ran.
+
+    Each workload runs until it has at least ``repeats`` rounds and ``min_seconds`` in all (a
+    millisecond round alone is mostly timer noise), then drops out. While several still run they
+    take turns round by round, so a slow drift of a shared machine's load hits them alike instead
+    of biasing their ratio.
+    """
+    rates: dict[str, list[float]] = {name: [] for name in rounds}
+    spent = dict.fromkeys(rounds, 0.0)
+
+    def pending() -> list[str]:
+        return [name for name in rounds if len(rates[name]) < repeats or spent[name] < min_seconds]
+
+    with tqdm(desc=desc, unit="round", leave=False) as bar:
+        while names := pending():
+            for name in names:
+                seconds, images = rounds[name]()
+                rates[name].append(images / max(seconds, 1e-9))
+                spent[name] += seconds
+                bar.update()
+    return (
+        {name: float(statistics.median(r)) for name, r in rates.items()},
+        {name: len(r) for name, r in rates.items()},
+    )
