@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from artstyle import distributed
 from artstyle.io import save_checkpoint, save_figure, write_json
 from artstyle.params import load_params
 from artstyle.plots.autoencoder import reconstructions_figure
@@ -26,17 +27,22 @@ def main(
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
 ) -> None:
     p = load_params(params)
-    run = train_autoencoder(p, store, manifests, live)
-    save_checkpoint(
-        model, run.model, run.model.args, STYLES, params=run.params, seed=p.seed, metrics=run.metrics
-    )
-    write_json(metrics, run.metrics)
-    save_figure(recon, reconstructions_figure(run.examples, run.reconstructions, run.example_labels))
-    m = run.metrics
-    typer.echo(
-        f"test PSNR {m['test_psnr']:.2f} dB, SSIM {m['test_ssim']:.3f}, MSE {m['test_mse']:.5f} "
-        f"(compression {m['compression_ratio']:.1f}x, best epoch {m['best_epoch']})"
-    )
+    # Under torchrun (autoencoder.nproc > 1) every rank trains; rank 0 alone writes the outputs.
+    try:
+        run = train_autoencoder(p, store, manifests, live)
+        if distributed.is_main():
+            save_checkpoint(
+                model, run.model, run.model.args, STYLES, params=run.params, seed=p.seed, metrics=run.metrics
+            )
+            write_json(metrics, run.metrics)
+            save_figure(recon, reconstructions_figure(run.examples, run.reconstructions, run.example_labels))
+            m = run.metrics
+            typer.echo(
+                f"test PSNR {m['test_psnr']:.2f} dB, SSIM {m['test_ssim']:.3f}, MSE {m['test_mse']:.5f} "
+                f"(compression {m['compression_ratio']:.1f}x, best epoch {m['best_epoch']})"
+            )
+    finally:
+        distributed.cleanup()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from artstyle import distributed
 from artstyle.io import save_checkpoint
 from artstyle.params import load_params
 from artstyle.styles import STYLES
@@ -23,12 +24,17 @@ def main(
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
 ) -> None:
     p = load_params(params)
-    result, extra = train_classifier(store, manifests, p.classifier, p.seed, live_dir=live)
-    save_checkpoint(model, result.model, result.model.args, STYLES, **extra)
-    typer.echo(
-        f"best epoch {result.best_epoch + 1}/{p.classifier.epochs}: "
-        f"val balanced accuracy {result.best_val_balanced_accuracy:.3f} -> {model}"
-    )
+    # Under torchrun (classifier.nproc > 1) every rank trains; rank 0 alone writes the outputs.
+    try:
+        result, extra = train_classifier(store, manifests, p.classifier, p.seed, live_dir=live)
+        if distributed.is_main():
+            save_checkpoint(model, result.model, result.model.args, STYLES, **extra)
+            typer.echo(
+                f"best epoch {result.best_epoch + 1}/{p.classifier.epochs}: "
+                f"val balanced accuracy {result.best_val_balanced_accuracy:.3f} -> {model}"
+            )
+    finally:
+        distributed.cleanup()
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ def tiny_cfg(**overrides) -> ClassifierParams:
         "tau": 1.0,
         "augment": True,
         "num_workers": 0,
+        "nproc": 1,
     }
     return ClassifierParams(**{**base, **overrides})
 

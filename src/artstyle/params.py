@@ -116,6 +116,7 @@ class ClassifierParams:
     tau: float = field(metadata=_range(0.0, 100.0))
     augment: bool
     num_workers: int = field(metadata=_range(0, 256))
+    nproc: int = field(metadata=_range(1, 1024))  # torchrun processes (DDP); batch_size is per process
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ class AutoencoderParams:
     loss_mix: float = field(metadata=_range(0.0, 1.0))  # weight of the second term when loss mixes two
     warmup_epochs: float = field(metadata=_range(0.0, 10_000))  # linear LR warmup, then cosine decay to 0
     num_workers: int = field(metadata=_range(0, 256))
+    nproc: int = field(metadata=_range(1, 1024))  # torchrun processes (DDP); batch_size is per process
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from artstyle import runtime
+from artstyle import distributed, runtime
 from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
@@ -49,11 +49,18 @@ def reconstruction_loss(kind: str, mix: float) -> LossFn:
 
 
 @torch.no_grad()
-def evaluate(model: ConvAutoencoder, loader, loss_fn: LossFn, device, desc: str = "eval") -> dict[str, float]:
-    """Mean loss, per-pixel MSE, and mean per-image PSNR / SSIM over a loader."""
+def evaluate(
+    model: ConvAutoencoder, loader, loss_fn: LossFn, ctx: distributed.Context, desc: str = "eval"
+) -> dict[str, float]:
+    """Mean loss, per-pixel MSE, and mean per-image PSNR / SSIM over a loader, on ``ctx.device``.
+
+    Under torchrun ``loader`` holds this rank's shard: the running sums are added up over all
+    ranks, so every rank returns the means over the whole split.
+    """
+    device = ctx.device
     model.eval()
     n, loss_sum, mse_sum, psnr_sum, ssim_sum = 0, 0.0, 0.0, 0.0, 0.0
-    for x, _ in tqdm(loader, desc=desc, leave=False):
+    for x, _ in tqdm(loader, desc=desc, leave=False, disable=not ctx.is_main):
         x = to_device(x, device)
         with runtime.autocast(device):
             out = model(x)
@@ -64,6 +71,9 @@ def evaluate(model: ConvAutoencoder, loader, loss_fn: LossFn, device, desc: str 
         psnr_sum += float(psnr(out, x, reduction="none").sum())
         ssim_sum += float(ssim(out, x, reduction="none").sum())
         n += b
+    n, loss_sum, mse_sum, psnr_sum, ssim_sum = distributed.all_reduce_sums(
+        [n, loss_sum, mse_sum, psnr_sum, ssim_sum], ctx
+    )
     if n == 0:
         raise ValueError(f"{desc}: no images to evaluate")
     return {"loss": loss_sum / n, "mse": mse_sum / n, "psnr": psnr_sum / n, "ssim": ssim_sum / n}
@@ -110,11 +120,14 @@ def train_autoencoder(
     """Train on ``train.csv``, keep the best epoch on ``val.csv``, measure on ``test.csv``.
 
     Per-epoch train loss, val loss / PSNR / SSIM and learning rate are logged with dvclive to
-    ``live_dir`` (skipped when ``None``).
+    ``live_dir`` (skipped when ``None``). Under torchrun every rank calls this with the same
+    arguments (see :mod:`artstyle.distributed`): ``batch_size`` is per process, training and
+    evaluation are sharded, every rank returns the same run, and only rank 0 logs.
     """
     ap: AutoencoderParams = params.autoencoder
     runtime.seed_everything(params.seed)
-    device = device or runtime.pick_device()
+    ctx = distributed.init(device)
+    device = ctx.device
     runtime.configure_torch(device)
     manifests_dir = Path(manifests_dir)
 
@@ -124,33 +137,52 @@ def train_autoencoder(
     val_ds = StoreDataset(images, *read_manifest(manifests_dir / "val.csv"))
     test_ds = StoreDataset(images, *read_manifest(manifests_dir / "test.csv"))
     pin = device.type == "cuda"
+    sampler = distributed.train_sampler(train_ds, ctx, params.seed) if ctx.distributed else None
     train_loader = make_loader(
-        train_ds, ap.batch_size, shuffle=True, num_workers=ap.num_workers, seed=params.seed, pin_memory=pin
+        train_ds,
+        ap.batch_size,
+        shuffle=True,
+        sampler=sampler,
+        num_workers=ap.num_workers,
+        seed=params.seed,
+        pin_memory=pin,
     )
-    val_loader = make_loader(val_ds, ap.batch_size, num_workers=ap.num_workers, pin_memory=pin)
-    test_loader = make_loader(test_ds, ap.batch_size, num_workers=ap.num_workers, pin_memory=pin)
+    val_loader = make_loader(
+        distributed.shard(val_ds, ctx), ap.batch_size, num_workers=ap.num_workers, pin_memory=pin
+    )
+    test_loader = make_loader(
+        distributed.shard(test_ds, ctx), ap.batch_size, num_workers=ap.num_workers, pin_memory=pin
+    )
 
     model = ConvAutoencoder(width=ap.width, latent_channels=ap.latent_channels, image_size=side)
     fmt = runtime.memory_format(device)
     model.to(device, memory_format=fmt)
+    net = distributed.wrap(model, ctx)  # what the training step calls; `model` stays the plain module
     loss_fn = reconstruction_loss(ap.loss, ap.loss_mix)
     optimizer = torch.optim.AdamW(model.parameters(), lr=ap.lr, weight_decay=ap.weight_decay)
     steps_per_epoch = len(train_loader)
     total = ap.epochs * steps_per_epoch
     scheduler = warmup_cosine_scheduler(optimizer, total, round(ap.warmup_epochs * steps_per_epoch))
 
-    live = open_live(live_dir)
+    live = open_live(live_dir) if ctx.is_main else None
     history: list[dict[str, float]] = []
     best_val, best_state, best_epoch = math.inf, None, -1
     try:
         for epoch in range(ap.epochs):
-            model.train()
+            if ctx.distributed:
+                sampler.set_epoch(epoch)
+            net.train()
             loss_sum, seen = 0.0, 0
-            bar = tqdm(train_loader, desc=f"autoencoder epoch {epoch + 1}/{ap.epochs}", leave=False)
+            bar = tqdm(
+                train_loader,
+                desc=f"autoencoder epoch {epoch + 1}/{ap.epochs}",
+                leave=False,
+                disable=not ctx.is_main,
+            )
             for x, _ in bar:
                 x = to_device(x, device)
                 with runtime.autocast(device):
-                    out = model(x)
+                    out = net(x)
                 loss = loss_fn(out, x)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -159,7 +191,11 @@ def train_autoencoder(
                 loss_sum += float(loss.detach()) * x.shape[0]
                 seen += x.shape[0]
                 bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
-            val = evaluate(model, val_loader, loss_fn, device, desc="val")
+            distributed.sync_buffers(model, ctx)
+            # The plain module: evaluation shards may differ in length, and a DDP forward is a
+            # collective every rank would have to join.
+            val = evaluate(model, val_loader, loss_fn, ctx, desc="val")
+            loss_sum, seen = distributed.all_reduce_sums([loss_sum, seen], ctx)
             row = {
                 "epoch": epoch + 1,
                 "train_loss": loss_sum / max(1, seen),
@@ -169,10 +205,11 @@ def train_autoencoder(
                 "lr": optimizer.param_groups[0]["lr"],
             }
             history.append(row)
-            tqdm.write(
-                f"epoch {epoch + 1}: train loss {row['train_loss']:.4f}, val loss {val['loss']:.4f}, "
-                f"val PSNR {val['psnr']:.2f} dB, val SSIM {val['ssim']:.3f}"
-            )
+            if ctx.is_main:
+                tqdm.write(
+                    f"epoch {epoch + 1}: train loss {row['train_loss']:.4f}, val loss {val['loss']:.4f}, "
+                    f"val PSNR {val['psnr']:.2f} dB, val SSIM {val['ssim']:.3f}"
+                )
             if live is not None:
                 live.log_metric("train/loss", row["train_loss"])
                 live.log_metric("val/loss", row["val_loss"])
@@ -180,6 +217,7 @@ def train_autoencoder(
                 live.log_metric("val/ssim", row["val_ssim"])
                 live.log_metric("lr", row["lr"])
                 live.next_step()
+            # Val metrics are summed over all ranks, so every rank keeps the same epoch.
             if val["loss"] < best_val:
                 best_val, best_epoch = val["loss"], epoch + 1
                 best_state = copy.deepcopy(model.state_dict())
@@ -192,7 +230,7 @@ def train_autoencoder(
             f"validation loss was never finite ({history[-1]['val_loss']}): lower autoencoder.lr"
         )
     model.load_state_dict(best_state)
-    test = evaluate(model, test_loader, loss_fn, device, desc="test")
+    test = evaluate(model, test_loader, loss_fn, ctx, desc="test")
     metrics = {
         "test_mse": test["mse"],
         "test_psnr": test["psnr"],

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch.utils.data import WeightedRandomSampler
 from tqdm.auto import tqdm
 
-from artstyle import runtime
+from artstyle import distributed, runtime
 from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.evaluation.classification import balanced_accuracy, predict_logits
 from artstyle.losses import adjust_logits, class_counts, class_prior, class_weights
@@ -83,12 +83,15 @@ class StyleAugment:
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
 
+def balancing_weights(labels: np.ndarray) -> np.ndarray:
+    """Per-sample weights 1 / count(class): every class equally likely in a weighted draw."""
+    return 1.0 / class_counts(labels)[np.asarray(labels, dtype=np.int64)]
+
+
 def weighted_sampler(labels: np.ndarray, seed: int) -> WeightedRandomSampler:
     """Draws ``len(labels)`` indices with replacement, each class equally likely in expectation."""
-    counts = class_counts(labels)
-    per_sample = 1.0 / counts[np.asarray(labels, dtype=np.int64)]
     return WeightedRandomSampler(
-        torch.as_tensor(per_sample, dtype=torch.double),
+        torch.as_tensor(balancing_weights(labels), dtype=torch.double),
         num_samples=len(labels),
         replacement=True,
         generator=torch.Generator().manual_seed(seed),
@@ -138,13 +141,20 @@ def fit(
     device: torch.device | None = None,
     progress: bool = True,
 ) -> TrainResult:
-    """Train a StyleNet on ``train_ds``; keep the epoch with the best validation balanced accuracy."""
-    device = device or runtime.pick_device()
+    """Train a StyleNet on ``train_ds``; keep the epoch with the best validation balanced accuracy.
+
+    Under torchrun every rank calls this with the same arguments (see :mod:`artstyle.distributed`):
+    ``cfg.batch_size`` is per process, each rank trains on its shard of every epoch and evaluates
+    its shard of ``val_ds``, all ranks return the same model and history, and only rank 0 logs.
+    """
+    ctx = distributed.init(device)
+    device = ctx.device
     runtime.configure_torch(device)
     runtime.seed_everything(seed)
     mf = runtime.memory_format(device)
 
     model = build_model(cfg).to(device=device, memory_format=mf)
+    net = distributed.wrap(model, ctx)  # what the training step calls; `model` stays the plain module
     train_labels = train_ds.labels
     counts = class_counts(train_labels)
     prior = class_prior(train_labels)
@@ -152,7 +162,13 @@ def fit(
     weights = class_weights(train_labels, cfg.class_weights)
     weight_t = None if weights is None else torch.as_tensor(weights, dtype=torch.float32, device=device)
 
-    sampler = weighted_sampler(train_labels, seed) if cfg.sampler == "weighted" else None
+    weighted = cfg.sampler == "weighted"
+    if ctx.distributed:
+        sampler = distributed.train_sampler(
+            train_ds, ctx, seed, weights=balancing_weights(train_labels) if weighted else None
+        )
+    else:
+        sampler = weighted_sampler(train_labels, seed) if weighted else None
     pin = device.type == "cuda"
     # drop_last keeps a size-1 remainder batch away from BatchNorm (an error on 1x1 maps).
     train_loader = make_loader(
@@ -162,33 +178,44 @@ def fit(
         sampler=sampler,
         num_workers=cfg.num_workers,
         seed=seed,
-        drop_last=len(train_ds) > cfg.batch_size,
+        drop_last=(len(train_ds) if sampler is None else len(sampler)) > cfg.batch_size,
         pin_memory=pin,
     )
-    val_loader = make_loader(val_ds, cfg.batch_size, num_workers=cfg.num_workers, seed=seed, pin_memory=pin)
-    augment = StyleAugment(seed, device) if cfg.augment else None
+    val_loader = make_loader(
+        distributed.shard(val_ds, ctx), cfg.batch_size, num_workers=cfg.num_workers, seed=seed, pin_memory=pin
+    )
+    # Each rank its own augmentation and dropout draws: with one seed for all, the i-th image of
+    # every rank's batch would get the same crop and dropout mask. Rank 0 keeps the plain seed.
+    augment = StyleAugment(seed + ctx.rank, device) if cfg.augment else None
+    if ctx.distributed:
+        torch.manual_seed(seed + ctx.rank)
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = len(train_loader)
     total_steps = cfg.epochs * steps_per_epoch
     scheduler = warmup_cosine_scheduler(optimizer, total_steps, round(cfg.warmup_epochs * steps_per_epoch))
 
-    live = open_live(live_dir)
+    live = open_live(live_dir) if ctx.is_main else None
     history: list[dict[str, float]] = []
     best_score, best_epoch, best_state = -1.0, 0, None
     for epoch in range(cfg.epochs):
+        if ctx.distributed:
+            sampler.set_epoch(epoch)
         with EpochTimer() as timer:
-            model.train()
+            net.train()
             loss_sum = 0.0
             bar = tqdm(
-                train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not progress
+                train_loader,
+                desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                leave=False,
+                disable=not (progress and ctx.is_main),
             )
             for x, y in bar:
                 x, y = to_device(x, device), y.to(device, non_blocking=True)
                 if augment is not None:
                     x = augment(x)
                 with runtime.autocast(device):
-                    logits = model(x)
+                    logits = net(x)
                 logits = logits.float()
                 if cfg.logit_adjustment:
                     logits = adjust_logits(logits, log_prior, cfg.tau)
@@ -201,24 +228,30 @@ def fit(
                 timer.add(len(y))
                 bar.set_postfix(loss=f"{loss.item():.3f}")
             train_seconds = timer.elapsed()
-            val = validate(model, val_loader, device)
-        row = {"train_loss": loss_sum / max(1, timer.images), **val}
+            distributed.sync_buffers(model, ctx)
+            # The plain module: evaluation shards may differ in length, and a DDP forward is a
+            # collective every rank would have to join.
+            val = validate(model, val_loader, ctx)
+            loss_sum, images = distributed.all_reduce_sums([loss_sum, timer.images], ctx)
+        row = {"train_loss": loss_sum / max(1, images), **val}
         history.append(row)
         if live is not None:
             live.log_metric("train/loss", row["train_loss"])
             for k in ("loss", "accuracy", "balanced_accuracy"):
                 live.log_metric(f"val/{k}", row[f"val_{k}"])
             live.next_step()
-        # Without a validation split there is nothing to select on: keep the last epoch.
+        # Without a validation split there is nothing to select on: keep the last epoch. The val
+        # metrics are gathered, identical on all ranks, so all ranks keep the same epoch.
         improved = len(val_ds) == 0 or row["val_balanced_accuracy"] > best_score
         if improved:
             best_score, best_epoch = row["val_balanced_accuracy"], epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        tqdm.write(
-            f"epoch {epoch + 1}/{cfg.epochs}  train loss {row['train_loss']:.4f}  val loss {row['val_loss']:.4f}"
-            f"  val acc {row['val_accuracy']:.3f}  val bal acc {row['val_balanced_accuracy']:.3f}"
-            f"{' *' if improved else '  '}  {timer.seconds:.1f} s  {timer.images / train_seconds:.0f} img/s (train)"
-        )
+        if ctx.is_main:
+            tqdm.write(
+                f"epoch {epoch + 1}/{cfg.epochs}  train loss {row['train_loss']:.4f}  val loss {row['val_loss']:.4f}"
+                f"  val acc {row['val_accuracy']:.3f}  val bal acc {row['val_balanced_accuracy']:.3f}"
+                f"{' *' if improved else '  '}  {timer.seconds:.1f} s  {images / train_seconds:.0f} img/s (train)"
+            )
 
     if best_state is not None:
         model.load_state_dict(best_state)
@@ -238,13 +271,16 @@ def fit(
 
 
 @torch.no_grad()
-def validate(model: torch.nn.Module, loader, device: torch.device) -> dict[str, float]:
+def validate(model: torch.nn.Module, loader, ctx: distributed.Context) -> dict[str, float]:
     """Plain (unweighted, unsmoothed, unadjusted) loss, accuracy and balanced accuracy.
 
     The validation loss ignores the training strategy on purpose, so runs with different
-    weights / smoothing / logit adjustment stay comparable on one curve.
+    weights / smoothing / logit adjustment stay comparable on one curve. Under torchrun
+    ``loader`` holds this rank's shard; the metrics are computed from every rank's logits
+    (balanced accuracy needs all predictions, not per-rank means), the same on every rank.
     """
-    logits, labels = predict_logits(model, loader, device, progress=False)
+    logits, labels = predict_logits(model, loader, ctx.device, progress=False)
+    logits, labels = distributed.gather_shards(logits, ctx), distributed.gather_shards(labels, ctx)
     if len(labels) == 0:
         return {"val_loss": float("nan"), "val_accuracy": 0.0, "val_balanced_accuracy": 0.0}
     loss = F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels)).item()
@@ -269,10 +305,11 @@ def train_classifier(
     manifests_dir = Path(manifests_dir)
     train_ds = StoreDataset.from_manifest(store_dir, manifests_dir / "train.csv")
     val_ds = StoreDataset.from_manifest(store_dir, manifests_dir / "val.csv")
-    print(
-        f"train {len(train_ds)} images, val {len(val_ds)}; class_weights={cfg.class_weights} "
-        f"sampler={cfg.sampler} logit_adjustment={cfg.logit_adjustment} (tau={cfg.tau})"
-    )
+    if distributed.is_main():
+        print(
+            f"train {len(train_ds)} images, val {len(val_ds)}; class_weights={cfg.class_weights} "
+            f"sampler={cfg.sampler} logit_adjustment={cfg.logit_adjustment} (tau={cfg.tau})"
+        )
     result = fit(train_ds, val_ds, cfg, seed, live_dir=live_dir, device=device)
     extra = result.checkpoint_extra({"seed": seed, "classifier": to_dict(cfg)})
     return result, extra
