@@ -98,6 +98,7 @@ def test_train_and_evaluate_stage_scripts(tmp_path):
     from_args(ckpt["args"]).load_state_dict(ckpt["model"])
     logged = read_json(live / "metrics.json")
     assert set(logged) >= {"train", "val"} and "balanced_accuracy" in logged["val"]
+    assert logged["best/epoch"] == ckpt["best_epoch"] + 1  # the summary counts epochs from 1, as the log does
 
     paths = {
         "metrics": tmp_path / "metrics/classifier.json",

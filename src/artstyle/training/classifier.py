@@ -256,7 +256,7 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     if live is not None:
-        live.summary["best/epoch"] = best_epoch
+        live.summary["best/epoch"] = best_epoch + 1  # 1-based, as the log lines and the autoencoder report it
         live.summary["best/val_balanced_accuracy"] = best_score
         live.make_summary()
         live.end()
