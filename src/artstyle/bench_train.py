@@ -36,7 +36,7 @@ from artstyle.losses import adjust_logits, class_prior, class_weights
 from artstyle.params import ClassifierParams
 from artstyle.styles import NUM_CLASSES
 from artstyle.training.classifier import StyleAugment, build_model, weighted_sampler
-from artstyle.training.common import to_device, warmup_cosine_scheduler
+from artstyle.training.common import adamw_warmup_cosine, to_device
 
 EFFICIENCY_TARGET = 0.9
 
@@ -81,10 +81,8 @@ class ClassifierTrainBench:
             pin_memory=self.pin_memory,
         )
         self.augment = StyleAugment(seed, device) if cfg.augment else None
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        steps_per_epoch = len(self.loader)
-        self.scheduler = warmup_cosine_scheduler(
-            self.optimizer, cfg.epochs * steps_per_epoch, round(cfg.warmup_epochs * steps_per_epoch)
+        self.optimizer, self.scheduler = adamw_warmup_cosine(
+            self.model, cfg.lr, cfg.weight_decay, cfg.epochs, len(self.loader), cfg.warmup_epochs
         )
         self.model.train()
         self._endless = self._epochs()

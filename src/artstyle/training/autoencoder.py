@@ -26,7 +26,7 @@ from artstyle.data.store import open_images
 from artstyle.evaluation.image_quality import psnr, ssim, ssim_loss
 from artstyle.models.autoencoder import ConvAutoencoder
 from artstyle.params import AutoencoderParams, Params, to_dict
-from artstyle.training.common import open_live, to_device, warmup_cosine_scheduler
+from artstyle.training.common import adamw_warmup_cosine, open_live, to_device
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -159,10 +159,9 @@ def train_autoencoder(
     model.to(device, memory_format=fmt)
     net = distributed.wrap(model, ctx)  # what the training step calls; `model` stays the plain module
     loss_fn = reconstruction_loss(ap.loss, ap.loss_mix)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=ap.lr, weight_decay=ap.weight_decay)
-    steps_per_epoch = len(train_loader)
-    total = ap.epochs * steps_per_epoch
-    scheduler = warmup_cosine_scheduler(optimizer, total, round(ap.warmup_epochs * steps_per_epoch))
+    optimizer, scheduler = adamw_warmup_cosine(
+        model, ap.lr, ap.weight_decay, ap.epochs, len(train_loader), ap.warmup_epochs
+    )
 
     live = open_live(live_dir) if ctx.is_main else None
     history: list[dict[str, float]] = []

@@ -35,7 +35,7 @@ from artstyle.losses import adjust_logits, class_counts, class_prior, class_weig
 from artstyle.models.classifier import StyleNet
 from artstyle.params import ClassifierParams, to_dict
 from artstyle.styles import NUM_CLASSES
-from artstyle.training.common import EpochTimer, open_live, to_device, warmup_cosine_scheduler
+from artstyle.training.common import EpochTimer, adamw_warmup_cosine, open_live, to_device
 
 
 class StyleAugment:
@@ -190,10 +190,9 @@ def fit(
     if ctx.distributed:
         torch.manual_seed(seed + ctx.rank)
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = len(train_loader)
-    total_steps = cfg.epochs * steps_per_epoch
-    scheduler = warmup_cosine_scheduler(optimizer, total_steps, round(cfg.warmup_epochs * steps_per_epoch))
+    optimizer, scheduler = adamw_warmup_cosine(
+        model, cfg.lr, cfg.weight_decay, cfg.epochs, len(train_loader), cfg.warmup_epochs
+    )
 
     live = open_live(live_dir) if ctx.is_main else None
     history: list[dict[str, float]] = []

@@ -34,6 +34,15 @@ def warmup_cosine_scheduler(
     )
 
 
+def adamw_warmup_cosine(
+    model: torch.nn.Module, lr: float, weight_decay: float, epochs: int, steps_per_epoch: int, warmup_epochs: float
+) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW and its per-step warmup + cosine schedule, with the warmup and length given in epochs."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    scheduler = warmup_cosine_scheduler(optimizer, epochs * steps_per_epoch, round(warmup_epochs * steps_per_epoch))
+    return optimizer, scheduler
+
+
 def open_live(live_dir: str | Path | None):
     """A dvclive ``Live`` writing into ``live_dir`` (or None to log nothing).
 
