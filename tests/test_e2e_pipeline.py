@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import run
 
 from artstyle.data.manifests import read_manifest
-from conftest import run
 
 pytestmark = pytest.mark.e2e
 

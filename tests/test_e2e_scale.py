@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, make_repo_copy, run
 
 pytestmark = pytest.mark.e2e
