@@ -32,6 +32,18 @@ TINY_OVERRIDES = {
 }
 
 
+@pytest.fixture
+def one_thread():
+    """torch on one thread for the test: tiny models on a shared CPU spend more on spinning and
+    hand-offs than on work with several threads (a 150-step overfit took 13x longer with 2 than 1)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def tiny_params(overrides: dict | None = None) -> dict:
     """The repository's params.yaml with tiny sizes (only keys that exist in it are overridden)."""
     params = yaml.safe_load((REPO / "params.yaml").read_text())

@@ -15,15 +15,7 @@ from artstyle.models.autoencoder import ConvAutoencoder, from_args
 from artstyle.params import load_params
 from artstyle.training.autoencoder import one_per_style, reconstruction_loss, train_autoencoder
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny models on a shared CPU: with several threads, spinning and hand-offs cost more than the
-    # work itself (a 150-step overfit took 13x longer with 2 threads than with 1 under load).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize(("width", "latent", "size"), [(4, 2, 16), (8, 4, 32), (8, 16, 24)])

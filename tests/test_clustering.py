@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
@@ -17,13 +16,7 @@ from artstyle.evaluation.clustering import (
     silhouette,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_perfect_and_permuted_clusterings_score_one():
