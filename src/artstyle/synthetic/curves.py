@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from artstyle.synthetic.canvas import Canvas
@@ -11,9 +13,10 @@ from artstyle.synthetic.strokes import polyline
 def whiplash(rng: np.random.Generator, start, end, amplitude: float, waves: float, n: int = 40) -> np.ndarray:
     """An S-shaped flowing line from ``start`` to ``end`` (the Art Nouveau whiplash)."""
     t = np.linspace(0, 1, n)[:, None]
-    a, b = np.asarray(start, np.float32), np.asarray(end, np.float32)
+    a, b = np.asarray(start, np.float64), np.asarray(end, np.float64)
     d = b - a
-    normal = np.array([-d[1], d[0]]) / (np.linalg.norm(d) + 1e-9)
+    # Not np.linalg.norm: on a vector it is a BLAS dot product, whose kernel is picked per CPU.
+    normal = np.array([-d[1], d[0]]) / (math.sqrt(d[0] * d[0] + d[1] * d[1]) + 1e-9)
     # Amplitude grows along the line, as in a cracking whip.
     bend = amplitude * np.sin(2 * np.pi * waves * t + rng.uniform(0, np.pi)) * (0.3 + t)
     return a + t * d + bend * normal
@@ -23,7 +26,7 @@ def tapered(cv: Canvas, pts: np.ndarray, color, width: float, segments: int = 6)
     """A line that thickens towards its middle and thins at both ends."""
     idx = np.linspace(0, len(pts) - 1, segments + 1).astype(int)
     for k in range(segments):
-        w = width * (0.35 + np.sin(np.pi * (k + 0.5) / segments))
+        w = width * (0.35 + math.sin(math.pi * (k + 0.5) / segments))
         polyline(cv, pts[idx[k]: idx[k + 1] + 1], color, w)
 
 
@@ -54,6 +57,6 @@ def wave_crest(cv: Canvas, rng: np.random.Generator, center, radius: float, body
         polyline(cv, arc, line, width)
     polyline(cv, pts, line, width)
     for k in range(5):
-        ang = np.pi + (k + 0.5) / 5 * np.pi
-        c = (center[0] + radius * np.cos(ang), center[1] + radius * np.sin(ang))
+        ang = math.pi + (k + 0.5) / 5 * math.pi
+        c = (center[0] + radius * math.cos(ang), center[1] + radius * math.sin(ang))
         polyline(cv, spiral(c, 0.0, radius * 0.12, 1.0, rng.uniform(0, 6.3), n=12), foam, width * 1.5)

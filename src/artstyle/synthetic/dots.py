@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from artstyle.synthetic.canvas import Canvas, grid
@@ -31,10 +33,12 @@ def halftone(cv: Canvas, mask: np.ndarray, pitch: float, radius: float, color, a
 
     ``shade`` (W x W in [0, 1]) scales the dot radius, as a printed tone would.
     """
-    x, y = grid(cv.W)
-    u = (x * np.cos(angle) + y * np.sin(angle)) / pitch
-    v = (-x * np.sin(angle) + y * np.cos(angle)) / pitch
-    d = np.hypot(u - np.round(u), v - np.round(v)) * pitch
+    x, y = (a.astype(np.float64) for a in grid(cv.W))
+    c, s = math.cos(angle), math.sin(angle)
+    u = (x * c + y * s) / pitch
+    v = (-x * s + y * c) / pitch
+    du, dv = u - np.round(u), v - np.round(v)
+    d = np.sqrt(du * du + dv * dv) * pitch  # not np.hypot: that is libm's, which varies by C library
     r = radius if shade is None else radius * shade
     on = mask & (d < r)
     arr = cv.array()

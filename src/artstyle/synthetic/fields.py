@@ -5,6 +5,8 @@ Everything here is whole-array numpy (no per-pixel Python), computed at the canv
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PIL import Image
 
@@ -25,17 +27,28 @@ def linear(W: int, c0, c1, angle: float = np.pi / 2, t0: float = 0.0, t1: float 
     """A linear gradient from c0 to c1 along ``angle`` (pi/2 = top to bottom), W x W x 3."""
     u = (np.arange(W, dtype=np.float32) + 0.5) / W - 0.5
     # Separable: a row term plus a column term, broadcast once into the W x W result.
-    t = (u[None, :] * np.float32(np.cos(angle)) + u[:, None] * np.float32(np.sin(angle)) + 0.5 - t0)
+    t = (u[None, :] * np.float32(math.cos(angle)) + u[:, None] * np.float32(math.sin(angle)) + 0.5 - t0)
     t = np.clip(t / np.float32(max(t1 - t0, 1e-6)), 0, 1)[..., None]
     c0 = np.asarray(c0, np.float32)
     return c0 + t * (np.asarray(c1, np.float32) - c0)
 
 
 def radial(W: int, center, radius: float, power: float = 2.0) -> np.ndarray:
-    """1 at ``center`` falling smoothly to 0 at ``radius`` (fractions), W x W."""
-    x, y = grid(W)
-    d = np.sqrt((x - center[0]) ** 2 + (y - center[1]) ** 2) / max(radius, 1e-6)
-    return np.clip(1.0 - d, 0, 1) ** power
+    """1 at ``center`` falling smoothly to 0 at ``radius`` (fractions), W x W float64.
+
+    float64 whatever the type of ``center``, and the usual powers as products and square roots
+    (correctly rounded on every CPU) rather than ``**``, whose SIMD kernel is CPU-dependent.
+    """
+    x, y = (a.astype(np.float64) for a in grid(W))
+    dx, dy = x - float(center[0]), y - float(center[1])
+    f = np.clip(1.0 - np.sqrt(dx * dx + dy * dy) / max(float(radius), 1e-6), 0.0, 1.0)
+    if power == 2.0:
+        return f * f
+    if power == 1.5:
+        return f * np.sqrt(f)
+    if power == 1.0:
+        return f
+    return f ** float(power)
 
 
 def landscape(cv: Canvas, rng: np.random.Generator, sky_top, sky_low, land_top, land_low, horizon: float,

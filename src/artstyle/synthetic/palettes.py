@@ -6,6 +6,8 @@ Related styles draw from the *same* palette on purpose: what separates them must
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 PALETTES: dict[str, np.ndarray] = {
@@ -58,28 +60,42 @@ PALETTES: dict[str, np.ndarray] = {
     }.items()
 }
 
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+_LUMA = (0.299, 0.587, 0.114)
 
 
 def hue_rotation(angle: float) -> np.ndarray:
-    """3x3 matrix rotating RGB colours about the grey axis by ``angle`` radians."""
-    c, s = np.cos(angle), np.sin(angle)
+    """3x3 matrix (float64) rotating RGB colours about the grey axis by ``angle`` radians."""
+    c, s = math.cos(angle), math.sin(angle)
     k = 1.0 / 3.0
-    sq = np.sqrt(k)
+    sq = math.sqrt(k)
     return np.array(
         [
             [c + (1 - c) * k, k * (1 - c) - sq * s, k * (1 - c) + sq * s],
             [k * (1 - c) + sq * s, c + (1 - c) * k, k * (1 - c) - sq * s],
             [k * (1 - c) - sq * s, k * (1 - c) + sq * s, c + (1 - c) * k],
         ],
-        dtype=np.float32,
+        dtype=np.float64,
     )
+
+
+def apply_3x3(colors: np.ndarray, m) -> np.ndarray:
+    """``colors @ m.T`` for ... x 3 colours, as explicit float64 multiply-adds.
+
+    Not ``@``: numpy hands matrix products to BLAS, whose kernel (and so the rounding: FMA or
+    not, summation order) is picked by the CPU at run time, so ``@`` gave different palettes on
+    AVX2 and AVX-512 machines and, through them, different pixels (issue 11). Elementwise IEEE
+    products and sums in a fixed order round the same everywhere.
+    """
+    c = np.asarray(colors, dtype=np.float64)
+    m = np.asarray(m, dtype=np.float64)
+    r, g, b = c[..., 0:1], c[..., 1:2], c[..., 2:3]
+    return r * m[:, 0] + g * m[:, 1] + b * m[:, 2]
 
 
 def adjust(colors: np.ndarray, hue: float = 0.0, sat: float = 1.0, val: float = 1.0) -> np.ndarray:
     """Rotate hue (radians), scale saturation about the luma and scale value; clipped to [0, 255]."""
-    c = np.asarray(colors, dtype=np.float32) @ hue_rotation(hue).T
-    luma = (c @ _LUMA)[..., None]
+    c = apply_3x3(colors, hue_rotation(hue))
+    luma = (c[..., 0:1] * _LUMA[0] + c[..., 1:2] * _LUMA[1]) + c[..., 2:3] * _LUMA[2]
     c = luma + sat * (c - luma)
     return np.clip(c * val, 0, 255)
 

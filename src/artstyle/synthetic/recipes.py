@@ -8,6 +8,7 @@ facets on a grid vs free, outlines, gradients. Each recipe maps (rng, size) to a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -529,7 +530,7 @@ def mannerism(rng: np.random.Generator, size: int) -> np.ndarray:
         col = acid[rng.integers(0, 3)] if rng.random() < 0.5 else pick(rng, pal, 1, 10)[0]
         pts = blob(rng, c, rng.uniform(0.3, 0.45), 24, 0.2, aspect=rng.uniform(0.18, 0.3), rotation=rot)
         fields.soft_polygon(cv, pts, col, 0.01)
-        head = c + 0.4 * np.array([np.cos(rot), np.sin(rot)]) * -1
+        head = c + 0.4 * np.array([math.cos(rot), math.sin(rot)]) * -1
         fields.soft_ellipse(cv, [head[0] - 0.03, head[1] - 0.04, head[0] + 0.03, head[1] + 0.04], pal[4], 0.006)
         s = walk(rng, c, 10, 0.04, 0.2, angle=rot + rng.normal(0, 0.5), curl=0.15)
         polyline(cv, s, mix(col, WHITE, 0.4), 0.008, 200)

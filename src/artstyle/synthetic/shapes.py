@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PIL import Image, ImageDraw
 
 from artstyle.synthetic.canvas import Canvas
 from artstyle.synthetic.palettes import rgba
+
+
+def _rotate(pts: np.ndarray, angle: float) -> np.ndarray:
+    """``pts @ [[c, s], [-s, c]]`` (n x 2, float64) as explicit products: ``@`` goes to BLAS, whose
+    CPU-selected kernel rounds differently on different machines."""
+    c, s = math.cos(angle), math.sin(angle)
+    x, y = pts[:, 0], pts[:, 1]
+    return np.column_stack([x * c - y * s, x * s + y * c])
 
 
 def star_polygon(rng: np.random.Generator, center, radius: float, n: int = 5, irregular: float = 0.3,
@@ -16,8 +26,7 @@ def star_polygon(rng: np.random.Generator, center, radius: float, n: int = 5, ir
     r = radius * (1 + irregular * rng.uniform(-1, 1, n))
     pts = np.column_stack([r * np.cos(a), r * np.sin(a) * aspect])
     rot = rng.uniform(0, np.pi) if rotation is None else rotation
-    c, s = np.cos(rot), np.sin(rot)
-    return (pts @ np.array([[c, s], [-s, c]]) + np.asarray(center)).astype(np.float32)
+    return (_rotate(pts, rot) + np.asarray(center)).astype(np.float32)
 
 
 def blob(rng: np.random.Generator, center, radius: float, n: int = 24, wobble: float = 0.25,
@@ -28,8 +37,7 @@ def blob(rng: np.random.Generator, center, radius: float, n: int = 24, wobble: f
     for k in (2, 3, 5):
         r += wobble / k * rng.uniform(0.3, 1.0) * np.cos(k * a + rng.uniform(0, 2 * np.pi))
     pts = np.column_stack([r * np.cos(a), r * np.sin(a) * aspect]) * radius
-    c, s = np.cos(rotation), np.sin(rotation)
-    return (pts @ np.array([[c, s], [-s, c]]) + np.asarray(center)).astype(np.float32)
+    return (_rotate(pts, rotation) + np.asarray(center)).astype(np.float32)
 
 
 def polygon(cv: Canvas, pts: np.ndarray, fill=None, alpha: float = 255, outline=None, width: float = 0.0) -> None:
@@ -76,7 +84,7 @@ def stripes_patch(cv: Canvas, pts: np.ndarray, ground, ink, pitch: float, angle:
     W = cv.W
     patch = Image.new("RGB", (W, W), rgba(ground)[:3])
     d = ImageDraw.Draw(patch)
-    c, s = np.cos(angle), np.sin(angle)
+    c, s = math.cos(angle), math.sin(angle)
     w = cv.width(width)
     for t in np.arange(-1.5, 1.5, pitch):
         p = np.array([[-1.5 * c - t * s, -1.5 * s + t * c], [1.5 * c - t * s, 1.5 * s + t * c]]) + 0.5

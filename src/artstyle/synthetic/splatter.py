@@ -38,7 +38,8 @@ def pour(cv: Canvas, rng: np.random.Generator, color, width: float, steps: int =
     """A long looping poured line (Pollock's skeins) whose width varies along its length."""
     pts = walk(rng, rng.uniform(0, 1, 2), steps, step, turn)
     pts = np.mod(pts, 1.2) - 0.1  # wrap so skeins cover the canvas instead of leaving it
-    jumps = np.linalg.norm(np.diff(pts, axis=0), axis=1) > 5 * step
+    d = np.diff(pts, axis=0)
+    jumps = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]) > 5 * step
     starts = np.r_[0, np.nonzero(jumps)[0] + 1, len(pts)]
     for a, b in pairwise(starts.tolist()):
         if b - a >= 2:

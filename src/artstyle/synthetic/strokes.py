@@ -17,9 +17,12 @@ def positions(rng: np.random.Generator, n: int, box=(0.0, 0.0, 1.0, 1.0)) -> np.
 
 
 def swirl_angles(xy: np.ndarray, centers: np.ndarray, spin: np.ndarray) -> np.ndarray:
-    """Angles tangent to circles around the nearest centre (the swirling sky of Post-Impressionism)."""
-    d = xy[:, None, :] - centers[None, :, :]
-    nearest = np.argmin((d**2).sum(-1), axis=1)
+    """Angles tangent to circles around the nearest centre (the swirling sky of Post-Impressionism).
+
+    float64 throughout: float32 ``arctan2`` may use a CPU-dependent SIMD kernel.
+    """
+    d = np.asarray(xy, np.float64)[:, None, :] - np.asarray(centers, np.float64)[None, :, :]
+    nearest = np.argmin(d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1], axis=1)
     v = d[np.arange(len(xy)), nearest]
     return np.arctan2(v[:, 1], v[:, 0]) + np.pi / 2 * spin[nearest]
 
@@ -30,7 +33,8 @@ def dabs(cv: Canvas, xy: np.ndarray, angles: np.ndarray, lengths: np.ndarray, wi
     n = len(xy)
     fills = rgba_list(colors, alpha)
     c = cv.px(xy)
-    h = cv.px(lengths)[:, None] / 2 * np.column_stack([np.cos(angles), np.sin(angles)])
+    a = np.asarray(angles, np.float64)  # float64 trigonometry: float32 SIMD kernels differ by CPU
+    h = cv.px(lengths)[:, None] / 2 * np.column_stack([np.cos(a), np.sin(a)])
     p0, p1 = (c - h).tolist(), (c + h).tolist()
     w = np.maximum(1, np.round(cv.px(widths))).astype(int).tolist()
     for i in range(n):
@@ -45,8 +49,8 @@ def dabs(cv: Canvas, xy: np.ndarray, angles: np.ndarray, lengths: np.ndarray, wi
 def walk(rng: np.random.Generator, start, n: int, step: float, turn: float, angle: float | None = None,
          curl: float = 0.0) -> np.ndarray:
     """A smooth random-walk path (n x 2 fractions): heading changes by N(curl, turn) per step."""
-    a0 = rng.uniform(0, 2 * np.pi) if angle is None else angle
-    heading = a0 + np.cumsum(rng.normal(curl, turn, n))
+    a0 = rng.uniform(0, 2 * np.pi) if angle is None else float(angle)
+    heading = a0 + np.cumsum(rng.normal(curl, turn, n))  # float64
     steps = step * np.column_stack([np.cos(heading), np.sin(heading)])
     return np.asarray(start, np.float32) + np.vstack([[0, 0], np.cumsum(steps, 0)[:-1]])
 
@@ -59,9 +63,9 @@ def polyline(cv: Canvas, pts: np.ndarray, color, width: float, alpha: float = 25
 def bristle_stroke(cv: Canvas, rng: np.random.Generator, pts: np.ndarray, color, width: float,
                    bristles: int = 5, alpha: float = 230, streak: float = 25.0) -> None:
     """A wide stroke drawn as parallel bristle tracks of slightly different value (dry-brush streaks)."""
-    d = np.gradient(pts, axis=0)
+    d = np.gradient(np.asarray(pts, np.float64), axis=0)
     normal = np.column_stack([-d[:, 1], d[:, 0]])
-    normal /= np.linalg.norm(normal, axis=1, keepdims=True) + 1e-9
+    normal /= np.sqrt(d[:, 0:1] * d[:, 0:1] + d[:, 1:2] * d[:, 1:2]) + 1e-9
     offsets = np.linspace(-0.5, 0.5, bristles) * width
     shades = rng.normal(0, streak, bristles)
     for off, s in zip(offsets, shades):
