@@ -6,18 +6,20 @@ from pathlib import Path
 
 import typer
 
-from artstyle.cluster import cluster_latents
-from artstyle.io import save_figure, save_npy, write_json
+from artstyle.fileio import save_figure, save_npy, write_json
 from artstyle.params import load_params
 from artstyle.plots.clusters import contingency_figure, pca_clusters_figure, pca_styles_figure
+from artstyle.stage import stage, stage_app
+from artstyle.training.cluster import cluster_latents
 
-app = typer.Typer(add_completion=False)
+app = stage_app()
 
 
 @app.command()
+@stage
 def main(
     store: Path = typer.Option(..., help="image store directory (index.csv + images.npy)"),
-    manifests: Path = typer.Option(..., help="manifests directory (train.csv, test.csv)"),
+    splits: Path = typer.Option(..., help="splits directory (train.csv, test.csv; never resampled)"),
     model: Path = typer.Option(..., help="autoencoder checkpoint"),
     latents: Path = typer.Option(
         ..., help="directory: {train,test}_{latents,labels,rows}.npy + clustering state .npz"
@@ -29,7 +31,7 @@ def main(
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
 ) -> None:
     p = load_params(params)
-    run = cluster_latents(p, store, manifests, model)
+    run = cluster_latents(p, store, splits, model)
     for split in ("train", "test"):
         save_npy(latents / f"{split}_latents.npy", run.latents[split])
         save_npy(latents / f"{split}_labels.npy", run.labels[split])

@@ -9,17 +9,19 @@ from pathlib import Path
 import typer
 
 from artstyle.evaluation.classification import confusion, evaluate_classifier
-from artstyle.io import save_figure, write_json, write_text
+from artstyle.fileio import save_figure, write_json, write_text
 from artstyle.params import load_params
 from artstyle.plots.classifier import confusion_figure, recall_figure
+from artstyle.stage import stage, stage_app
 
-app = typer.Typer(add_completion=False)
+app = stage_app()
 
 
 @app.command()
+@stage
 def main(
     store: Path = typer.Option(..., help="image store directory (index.csv + images.npy)"),
-    manifests: Path = typer.Option(..., help="manifests directory (train.csv, test.csv)"),
+    manifests: Path = typer.Option(..., help="the classifier's manifests (train.csv for the baseline, test.csv)"),
     model: Path = typer.Option(..., help="classifier checkpoint (.pt)"),
     metrics: Path = typer.Option(..., help="JSON: test metrics and baselines"),
     per_class: Path = typer.Option(..., help="JSON: precision / recall / F1 / support per style"),
@@ -29,7 +31,7 @@ def main(
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
 ) -> None:
     p = load_params(params)
-    result = evaluate_classifier(store, manifests, model, p.evaluate_classifier, p.seed)
+    result = evaluate_classifier(p, store, manifests, model)
     write_json(metrics, result.metrics)
     write_json(per_class, result.per_class)
     buf = io.StringIO()

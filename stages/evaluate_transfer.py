@@ -1,4 +1,4 @@
-"""Stage `evaluate_transfer`: deception rate, content SSIM, Gram distance, latency; grid + bar plots."""
+"""Stage `evaluate_transfer`: deception rate, content SSIM, Gram distance; grid + bar plots."""
 
 from __future__ import annotations
 
@@ -7,26 +7,28 @@ from pathlib import Path
 import typer
 
 from artstyle.evaluation.transfer import evaluate_transfer
-from artstyle.io import save_figure, write_json
+from artstyle.fileio import save_figure, write_json
 from artstyle.params import load_params
 from artstyle.plots.transfer import deception_figure, transfer_grid_figure
+from artstyle.stage import stage, stage_app
 
-app = typer.Typer(add_completion=False)
+app = stage_app()
 
 
 @app.command()
+@stage
 def main(
     store: Path = typer.Option(..., help="image store directory (index.csv + images.npy)"),
-    manifests: Path = typer.Option(..., help="manifests directory (test.csv)"),
+    splits: Path = typer.Option(..., help="splits directory (test.csv; never resampled)"),
     model: Path = typer.Option(..., help="transfer checkpoint (.pt)"),
     classifier: Path = typer.Option(..., help="trained classifier checkpoint: the independent judge"),
-    metrics: Path = typer.Option(..., help="JSON: deception_rate, content_ssim, style_gram_distance, ms_per_image, ..."),
+    metrics: Path = typer.Option(..., help="JSON: deception_rate, content_ssim, style_gram_distance, ..."),
     grid: Path = typer.Option(..., help="PNG: test images (rows) in every style (columns)"),
     deception: Path = typer.Option(..., help="PNG: deception rate per target style"),
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
 ) -> None:
     p = load_params(params)
-    result = evaluate_transfer(p, store, manifests, model, classifier)
+    result = evaluate_transfer(p, store, splits, model, classifier)
     write_json(metrics, result.metrics)
     rows = p.evaluate_transfer.grid_images
     save_figure(grid, transfer_grid_figure(result.contents[:rows], result.stylized[:rows]))

@@ -6,27 +6,28 @@ from pathlib import Path
 
 import typer
 
-from artstyle.data.index import IndexTreeError, build_store
-from artstyle.io import write_json
+from artstyle.data.index import build_store
+from artstyle.fileio import split_breakdowns, write_json
 from artstyle.params import load_params
+from artstyle.stage import stage, stage_app
 
-app = typer.Typer(add_completion=False)
+app = stage_app()
 
 
 @app.command()
+@stage
 def main(
     root: Path = typer.Option(..., help="ImageFolder tree with train/<Style>/ and test/<Style>/"),
     out: Path = typer.Option(..., help="store directory to (re)build"),
-    metrics: Path = typer.Option(..., help="metrics JSON"),
+    metrics: Path = typer.Option(..., help="metrics JSON: totals (images, rejected, duplicates, classes)"),
+    counts: Path = typer.Option(..., help="JSON: images per style in train and test (not a DVC metric)"),
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
 ) -> None:
     p = load_params(params)
-    try:
-        result = build_store(root, out, p.data.image_size, p.index.max_pixels, p.index.workers)
-    except IndexTreeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    write_json(metrics, result.metrics)
+    result = build_store(root, out, p.data.image_size, p.index.max_pixels, p.index.workers)
+    totals, per_style = split_breakdowns(result.metrics)
+    write_json(metrics, totals)
+    write_json(counts, per_style)
     m = result.metrics
     # Throughput is printed, not logged as a metric: metrics must be identical on re-runs.
     typer.echo(

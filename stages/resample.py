@@ -1,4 +1,4 @@
-"""Stage `resample`: store index -> train / val / test manifests, class-count metrics and plot."""
+"""Stage `resample`: store index -> splits (train / val / test) and the classifier's resampled manifests."""
 
 from __future__ import annotations
 
@@ -7,26 +7,32 @@ from pathlib import Path
 import typer
 
 from artstyle.data.resample import build_manifests
-from artstyle.io import save_figure, write_json
+from artstyle.fileio import save_figure, split_breakdowns, write_json
 from artstyle.params import load_params
 from artstyle.plots.counts import class_counts_figure
 from artstyle.runtime import seed_everything
+from artstyle.stage import stage, stage_app
 
-app = typer.Typer(add_completion=False)
+app = stage_app()
 
 
 @app.command()
+@stage
 def main(
     store: Path = typer.Option(..., help="image store directory (index.csv + images.npy)"),
-    out: Path = typer.Option(..., help="manifests directory to write (train.csv, val.csv, test.csv)"),
-    metrics: Path = typer.Option(..., help="JSON: class counts before / after resampling"),
+    splits: Path = typer.Option(..., help="directory to write: train.csv, val.csv, test.csv, never resampled"),
+    out: Path = typer.Option(..., help="directory to write: the classifier's resampled train.csv and test.csv"),
+    metrics: Path = typer.Option(..., help="JSON: image totals before / after resampling"),
+    counts: Path = typer.Option(..., help="JSON: images per style before / after (not a DVC metric)"),
     plot: Path = typer.Option(..., help="PNG: per-class counts before vs after"),
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
 ) -> None:
     p = load_params(params)
     seed_everything(p.seed)
-    summary = build_manifests(store, out, p)
-    write_json(metrics, summary)
+    summary = build_manifests(store, splits, out, p)
+    totals, per_style = split_breakdowns(summary)
+    write_json(metrics, totals)
+    write_json(counts, per_style)
     panels = {f"train (sampling: {p.sampling})": (summary["train_before"], summary["train_after"])}
     if p.test_sampling != "none":
         panels[f"test (test_sampling: {p.test_sampling})"] = (summary["test_before"], summary["test_after"])

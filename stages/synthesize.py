@@ -6,16 +6,18 @@ from pathlib import Path
 
 import typer
 
-from artstyle.io import save_figure
+from artstyle.fileio import save_figure
 from artstyle.params import load_params
 from artstyle.plots.samples import contact_sheet
 from artstyle.runtime import seed_everything
+from artstyle.stage import stage, stage_app
 from artstyle.synthetic.generate import generate_dataset
 
-app = typer.Typer(add_completion=False)
+app = stage_app()
 
 
 @app.command()
+@stage
 def main(
     out: Path = typer.Option(..., help="ImageFolder tree to write: <out>/{train,test}/<Style>/*.png"),
     samples: Path = typer.Option(..., help="contact sheet PNG (a few train images per style)"),

@@ -7,19 +7,22 @@ from pathlib import Path
 import typer
 
 from artstyle import distributed
-from artstyle.io import save_checkpoint, save_figure, write_json
+from artstyle.checkpoint import save_checkpoint
+from artstyle.fileio import save_figure, write_json
 from artstyle.params import load_params
 from artstyle.plots.autoencoder import reconstructions_figure
+from artstyle.stage import stage, stage_app
 from artstyle.styles import STYLES
 from artstyle.training.autoencoder import train_autoencoder
 
-app = typer.Typer(add_completion=False)
+app = stage_app()
 
 
 @app.command()
+@stage
 def main(
     store: Path = typer.Option(..., help="image store directory (index.csv + images.npy)"),
-    manifests: Path = typer.Option(..., help="manifests directory (train.csv, val.csv, test.csv)"),
+    splits: Path = typer.Option(..., help="splits directory (train.csv, val.csv, test.csv; never resampled)"),
     model: Path = typer.Option(..., help="checkpoint to write (best epoch on val)"),
     metrics: Path = typer.Option(..., help="JSON: test_mse, test_psnr, test_ssim, compression_ratio, ..."),
     recon: Path = typer.Option(..., help="PNG: one test image per style above its reconstruction"),
@@ -29,11 +32,9 @@ def main(
     p = load_params(params)
     # Under torchrun (autoencoder.nproc > 1) every rank trains; rank 0 alone writes the outputs.
     try:
-        run = train_autoencoder(p, store, manifests, live)
+        run = train_autoencoder(p, store, splits, live_dir=live)
         if distributed.is_main():
-            save_checkpoint(
-                model, run.model, run.model.args, STYLES, params=run.params, seed=p.seed, metrics=run.metrics
-            )
+            save_checkpoint(model, run.model, run.model.args, STYLES, **run.checkpoint)
             write_json(metrics, run.metrics)
             save_figure(recon, reconstructions_figure(run.examples, run.reconstructions, run.example_labels))
             m = run.metrics

@@ -6,19 +6,22 @@ from pathlib import Path
 
 import typer
 
-from artstyle.io import save_checkpoint, save_figure, write_json
+from artstyle.checkpoint import save_checkpoint
+from artstyle.fileio import save_figure, write_json
 from artstyle.params import load_params
 from artstyle.plots.transfer import style_prototypes_figure
+from artstyle.stage import stage, stage_app
 from artstyle.styles import STYLES
 from artstyle.training.embedder import train_embedder
 
-app = typer.Typer(add_completion=False)
+app = stage_app()
 
 
 @app.command()
+@stage
 def main(
     store: Path = typer.Option(..., help="image store directory (index.csv + images.npy)"),
-    manifests: Path = typer.Option(..., help="manifests directory (train.csv)"),
+    splits: Path = typer.Option(..., help="splits directory (train.csv; never resampled)"),
     autoencoder: Path = typer.Option(..., help="trained autoencoder checkpoint (frozen here)"),
     model: Path = typer.Option(..., help="checkpoint to write: the 27 prototype latents"),
     metrics: Path = typer.Option(..., help="JSON: Gram distance of the prototypes to their style, before/after"),
@@ -26,9 +29,8 @@ def main(
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
 ) -> None:
     p = load_params(params)
-    run = train_embedder(p, store, manifests, autoencoder)
-    save_checkpoint(model, run.model, run.model.args, STYLES, params=run.params, seed=p.seed,
-                    autoencoder=str(autoencoder), metrics=run.metrics)
+    run = train_embedder(p, store, splits, autoencoder)
+    save_checkpoint(model, run.model, run.model.args, STYLES, **run.checkpoint)
     write_json(metrics, run.metrics)
     save_figure(plot, style_prototypes_figure(run.prototypes, run.initial))
     m = run.metrics

@@ -28,7 +28,7 @@ TINY_OVERRIDES = {
     "cluster": {"n_components": 4, "n_init": 1, "pixel_size": 8},
     "embedder": {"steps": 3, "style_images_per_class": 2},
     "transfer": {"width": 4, "residual_blocks": 1, "steps": 4, "style_images_per_class": 2},
-    "evaluate_transfer": {"content_images": 3, "grid_images": 2, "latency_size": 32, "latency_repeats": 2},
+    "evaluate_transfer": {"content_images": 3, "grid_images": 2},
 }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,20 +15,23 @@ from conftest import TINY_OVERRIDES, tiny_params
 from PIL import Image
 from typer.testing import CliRunner
 
-from artstyle.bench import PilFolderDataset, app, bench_data, bench_stylize
-from artstyle.bench_common import median_rates
-from artstyle.bench_scaling import bench_scaling, linearity
-from artstyle.bench_train import ClassifierTrainBench
+from artstyle.bench.cli import app
+from artstyle.bench.common import median_rates
+from artstyle.bench.data import PilFolderDataset, bench_data
+from artstyle.bench.scaling import bench_scaling, linearity
+from artstyle.bench.stylize import bench_stylize, latency_ms
+from artstyle.bench.train import TrainBench
+from artstyle.checkpoint import save_checkpoint
 from artstyle.data.dataset import StoreDataset
 from artstyle.data.index import build_store
 from artstyle.data.manifests import read_manifest, write_manifest
 from artstyle.data.store import INDEX_COLUMNS, open_images, read_index, split_rows
-from artstyle.io import save_checkpoint
 from artstyle.models.transfer import StyleTransferNet
 from artstyle.params import Params, parse_params
 from artstyle.styles import LABEL_OF, STYLES
 from artstyle.synthetic.generate import generate_dataset
-from artstyle.training.classifier import fit
+from artstyle.training import classifier
+from artstyle.training.loop import Trainer
 
 SIZE = 8
 KEYS = {"store_images_per_s", "pil_images_per_s", "ratio", "batch_size", "images", "image_size"}
@@ -155,31 +157,65 @@ def _assert_runtime(section: dict, compiled: bool = False) -> None:
     assert section["autocast"] == "off" and not section["channels_last"] and not section["non_blocking"]
 
 
-def test_train_bench_step_is_the_training_step(tiny):
-    """One bench step from the same seed leaves exactly the weights one step of `fit` leaves.
+def test_train_bench_times_the_training_step_of_setup(tiny, monkeypatch):
+    """Every timed step is `Trainer.step` of the trainer `classifier.setup` builds, the one `fit` trains with.
 
-    The batch is one image repeated (as an oversampled manifest repeats rows), so the comparison
-    does not depend on the shuffle order: `fit` wraps its loader in tqdm.auto, which opens an extra
-    loader iterator and so draws its permutation from a later state of the loader's generator.
-    Model, augmentation, dropout, loss, optimiser and schedule must all match: two epochs of one
-    step each, with the LR still warming up, so a missing scheduler step shows too.
+    End to end feeds it the loader's batches, compute only one fixed batch already on the device;
+    and one bench step from a fresh setup leaves exactly the weights that `Trainer.step` on the first
+    batch of a fresh setup's loader (same data, params and seed) leaves: nothing is restated.
     """
-    cfg = dataclasses.replace(tiny.params.classifier, epochs=2, warmup_epochs=2)
-    rows, labels = read_manifest(tiny.manifest)
-    images = open_images(tiny.store)
-    batch = np.zeros(cfg.batch_size, dtype=np.int64)
-    one_batch = StoreDataset(images, rows[batch], labels[batch])
-    no_val = StoreDataset(images, rows[:0], labels[:0])
-    trained = fit(one_batch, no_val, cfg, tiny.params.seed, device=CPU, progress=False).model
+    setups, steps = [], []
+    real_setup, real_step = classifier.setup, Trainer.step
 
-    bench = ClassifierTrainBench(one_batch, cfg, tiny.params.seed, CPU)
-    initial = {k: v.clone() for k, v in bench.model.state_dict().items()}
-    seconds, n = bench.train_from_loader(2)
-    assert seconds > 0 and n == 2 * cfg.batch_size
-    ours = bench.model.state_dict()
+    def spy_setup(*args, **kwargs):
+        setups.append(real_setup(*args, **kwargs))
+        return setups[-1]
+
+    def spy_step(self, batch):
+        steps.append((self, batch))
+        return real_step(self, batch)
+
+    monkeypatch.setattr(classifier, "setup", spy_setup)
+    monkeypatch.setattr(Trainer, "step", spy_step)
+    cfg = tiny.params.classifier
+    dataset = StoreDataset.from_manifest(tiny.store, tiny.manifest)
+
+    bench = TrainBench(dataset, cfg, tiny.params.seed, CPU)
+    assert len(setups) == 1 and bench.setup is setups[0] and bench.trainer is setups[0].trainer
+    initial = {k: v.clone() for k, v in bench.trainer.model.state_dict().items()}
+    seconds, n = bench.train_from_loader(1)
+    assert seconds > 0 and n == cfg.batch_size
+    assert len(steps) == 1 and steps[0][0] is bench.trainer
+    ours = {k: v.clone() for k, v in bench.trainer.model.state_dict().items()}
     assert any(not torch.equal(initial[k], ours[k]) for k in ours), "the step changed nothing"
-    for key, value in trained.state_dict().items():
-        torch.testing.assert_close(ours[key], value, msg=f"{key} differs from training")
+
+    ref = real_setup(dataset, cfg, tiny.params.seed, CPU)
+    first = next(iter(ref.loader))
+    torch.testing.assert_close(steps[0][1], first, rtol=0, atol=0, msg="not the loader's first batch")
+    real_step(ref.trainer, first)
+    for key, value in ref.trainer.model.state_dict().items():
+        torch.testing.assert_close(ours[key], value, rtol=0, atol=0, msg=f"{key} differs from Trainer.step")
+
+    steps.clear()
+    bench.train_in_memory(3)
+    assert len(steps) == 3 and all(t is bench.trainer and b is bench.random_batch for t, b in steps)
+    side = tiny.params.data.image_size
+    assert bench.random_batch[0].shape == (cfg.batch_size, 3, side, side)
+
+
+def test_train_bench_compiles_through_setup(tiny, monkeypatch):
+    """`--compile` is setup's own torch.compile of the training forward (stubbed: compiling takes minutes)."""
+    compiled = []
+
+    def fake_compile(net, *args, **kwargs):
+        compiled.append(net)
+        return net
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    dataset = StoreDataset.from_manifest(tiny.store, tiny.manifest)
+    bench = TrainBench(dataset, tiny.params.classifier, tiny.params.seed, CPU, compile=True)
+    assert compiled == [bench.trainer.net]
+    bench.train_from_loader(1)
 
 
 def test_bench_train_cli_reports_both_rates_and_their_ratio(tiny, tmp_path):
@@ -205,7 +241,7 @@ def test_bench_train_cli_reports_both_rates_and_their_ratio(tiny, tmp_path):
 
 def test_train_epoch_covers_the_loader_without_the_remainder(tiny):
     rows, labels = read_manifest(tiny.manifest)
-    bench = ClassifierTrainBench(StoreDataset(open_images(tiny.store), rows, labels), tiny.params.classifier, 0, CPU)
+    bench = TrainBench(StoreDataset(open_images(tiny.store), rows, labels), tiny.params.classifier, 0, CPU)
     seconds, n = bench.train_epoch()
     batch = tiny.params.classifier.batch_size
     assert seconds > 0 and n == len(rows) // batch * batch  # drop_last, as in training
@@ -216,6 +252,17 @@ def test_bench_stylize_reports_latency_and_rate(tiny):
     assert r["ms_per_image"] > 0 and r["images_per_s"] == pytest.approx(1000.0 / r["ms_per_image"])
     assert r["size"] == 32 and r["batch_size"] == 1 and r["repeats"] == 3
     assert RUNTIME_KEYS - {"measured_at"} <= set(r)
+
+
+def test_latency_ms_times_repeats_after_untimed_warmup():
+    calls = []
+
+    def model(x, style):
+        calls.append((tuple(x.shape), style.tolist()))
+        return x
+
+    ms = latency_ms(model, size=16, repeats=4, device=CPU, warmup=2)
+    assert ms >= 0 and calls == [((1, 3, 16, 16), [0])] * 6
 
 
 def test_stylize_without_a_checkpoint_says_how_to_make_one(tmp_path):

@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
+from artstyle.checkpoint import save_checkpoint
 from artstyle.cli import app, parse_style_spec
-from artstyle.io import save_checkpoint
 from artstyle.models.transfer import StyleTransferNet
 from artstyle.styles import LABEL_OF, STYLES
 

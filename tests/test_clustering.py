@@ -7,7 +7,6 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
-from artstyle.cluster import ClusterModel, fit_cluster_model, latent_features, pixel_features
 from artstyle.evaluation.clustering import (
     clustering_scores,
     contingency,
@@ -15,6 +14,7 @@ from artstyle.evaluation.clustering import (
     purity,
     silhouette,
 )
+from artstyle.training.cluster import ClusterModel, fit_cluster_model, latent_features, pixel_features
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -21,11 +21,12 @@ import pytest
 import torch
 from test_e2e_autoencoder import make_fake_store, tiny_params
 
+from artstyle.checkpoint import load_checkpoint
 from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.manifests import read_manifest, write_manifest
 from artstyle.data.store import open_images
 from artstyle.distributed import Context, shard, train_sampler
-from artstyle.io import load_checkpoint, read_json
+from artstyle.fileio import read_json
 from artstyle.models.autoencoder import ConvAutoencoder
 from artstyle.params import load_params
 from artstyle.training import autoencoder as ae
@@ -149,8 +150,7 @@ def _worker(kind: str, out: Path, store: Path, manifests: Path, params: Path) ->
     train = getattr(stage, f"train_{kind}")
 
     def spy(*args, **kwargs):
-        returned = train(*args, **kwargs)
-        run = returned[0] if kind == "classifier" else returned
+        run = returned = train(*args, **kwargs)
         world = torch.distributed.get_world_size()
         torch.save(
             {"world": world, "state": run.model.state_dict(), "history": run.history}, out / f"rank{rank}.pt"
@@ -160,7 +160,9 @@ def _worker(kind: str, out: Path, store: Path, manifests: Path, params: Path) ->
         return returned
 
     setattr(stage, f"train_{kind}", spy)
-    stage.main(store=store, manifests=manifests, params=params, **_stage_options(kind, out, rank))
+    # The fake store's one manifests folder serves as both the classifier's manifests and the splits.
+    inputs = {"manifests": manifests, "splits": manifests} if kind == "classifier" else {"splits": manifests}
+    stage.main(store=store, params=params, **inputs, **_stage_options(kind, out, rank))
 
 
 @pytest.mark.parametrize("kind", ["classifier", "autoencoder"])
@@ -217,7 +219,7 @@ def test_two_ranks_train_one_model(tmp_path, kind):
         model.load_state_dict(state0)
         history = ranks[0]["history"]
         ckpt = load_checkpoint(out / "model0.pt")
-        gathered = history[ckpt["best_epoch"]]
+        gathered = history[ckpt["best_epoch"] - 1]  # best_epoch is 1-based
         single = clf.validate(model, make_loader(val, 4), ONE)
         assert single["val_loss"] == pytest.approx(gathered["val_loss"], abs=LOSS_TOL)
         assert single["val_accuracy"] == gathered["val_accuracy"]

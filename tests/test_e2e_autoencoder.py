@@ -13,8 +13,9 @@ import pytest
 import torch
 import yaml
 
+from artstyle.checkpoint import load_checkpoint
 from artstyle.data.manifests import write_manifest
-from artstyle.io import load_checkpoint, read_json
+from artstyle.fileio import read_json
 from artstyle.styles import STYLES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,7 +96,7 @@ def test_train_and_cluster_stages(tmp_path):
             "stages/train_autoencoder.py",
             "--store",
             str(store),
-            "--manifests",
+            "--splits",
             str(manifests),
             "--model",
             str(out / "autoencoder.pt"),
@@ -133,7 +134,7 @@ def test_train_and_cluster_stages(tmp_path):
             "stages/cluster_latents.py",
             "--store",
             str(store),
-            "--manifests",
+            "--splits",
             str(manifests),
             "--model",
             str(out / "autoencoder.pt"),
@@ -158,8 +159,8 @@ def test_train_and_cluster_stages(tmp_path):
     assert train_latents.shape == (48, 4, 2, 2)
     assert np.load(out / "latents" / "test_labels.npy").tolist() == [0] * 6 + [5] * 6 + [12] * 6
     # The saved latents are the checkpoint's encoder output.
-    from artstyle.cluster import load_autoencoder
     from artstyle.data.dataset import to_float
+    from artstyle.training.cluster import load_autoencoder
 
     model = load_autoencoder(out / "autoencoder.pt")
     rows = np.load(out / "latents" / "train_rows.npy")

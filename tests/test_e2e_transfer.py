@@ -15,8 +15,8 @@ import yaml
 from conftest import REPO, tiny_params
 from typer.testing import CliRunner
 
+from artstyle.checkpoint import load_checkpoint, save_checkpoint
 from artstyle.data.manifests import write_manifest
-from artstyle.io import load_checkpoint, save_checkpoint
 from artstyle.models.autoencoder import ConvAutoencoder
 from artstyle.models.classifier import StyleNet
 from artstyle.models.embedder import StylePrototypes
@@ -31,10 +31,10 @@ TINY_TRANSFER = {
     "transfer": {"width": 4, "residual_blocks": 1, "style_dim": 4, "steps": 4, "warmup_steps": 1, "batch_size": 8,
                  "style_images_per_class": 2, "style_layers": ["relu1_1", "relu2_1", "relu3_1"],
                  "content_layer": "relu2_1"},
-    "evaluate_transfer": {"content_images": 3, "grid_images": 2, "latency_size": 32, "latency_repeats": 2},
+    "evaluate_transfer": {"content_images": 3, "grid_images": 2},
 }
 KEYS = ("deception_rate", "deception_rate_top3", "chance_rate", "identity_deception_rate", "content_ssim",
-        "style_gram_distance", "identity_style_gram_distance", "ms_per_image")
+        "style_gram_distance", "identity_style_gram_distance")
 
 
 def make_fake_store(root: Path, size: int = SIZE, train_per_class: int = 3, test_per_class: int = 1) -> None:
@@ -94,7 +94,7 @@ def stage_run(tmp_path_factory):
         assert all(params[section][k] == v for k, v in values.items()), "a tiny override names an unknown key"
     parse_params(params)  # the tiny copy is itself a valid params file
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    data = {"store": "data/store", "manifests": "data/manifests"}
+    data = {"store": "data/store", "splits": "data/manifests"}
     _run("train_embedder", root, **data, autoencoder="models/autoencoder.pt", model="models/embedder.pt",
          metrics="metrics/embedder.json", plot="plots/style_prototypes.png")
     _run("train_transfer", root, **data, model="models/transfer.pt", live="dvclive/train_transfer")
@@ -110,7 +110,10 @@ def test_embedder_stage_outputs(stage_run):
     assert model(torch.arange(NUM_CLASSES)).shape == (NUM_CLASSES, 2, SIZE // 8, SIZE // 8)
     assert ckpt["classes"] == list(STYLES)
     metrics = json.loads((stage_run / "metrics" / "embedder.json").read_text())
-    assert metrics["steps"] == 3 and metrics["prototype_gram_distance"] >= 0
+    # The claim of the stage: optimised prototypes are closer to their style's Grams than the mean latents.
+    assert metrics["steps"] == 3
+    assert metrics["prototype_gram_distance"] < metrics["initial_gram_distance"]
+    assert metrics["styles_improved"] > NUM_CLASSES // 2
     assert (stage_run / "plots" / "style_prototypes.png").stat().st_size > 10_000
 
 
@@ -135,10 +138,33 @@ def test_evaluate_stage_metrics_and_plots(stage_run):
     for key in KEYS:
         assert isinstance(metrics[key], float), key
     assert metrics["chance_rate"] == pytest.approx(1 / 27)
-    # The judge names one style per unstylized image, so over all 27 targets it is right exactly once.
-    assert metrics["identity_deception_rate"] == pytest.approx(1 / 27)
     assert 0 <= metrics["deception_rate"] <= metrics["deception_rate_top3"] <= 1
-    assert -1 <= metrics["content_ssim"] <= 1 and metrics["ms_per_image"] > 0
+    assert -1 <= metrics["content_ssim"] <= 1
+    assert not any("ms" in key or "second" in key for key in metrics), "timings belong to the benchmark"
+    # The deception rate, recomputed independently from the two checkpoints: stylize each content
+    # image into every style with the network and count how often the judge names the target.
+    from artstyle.data.dataset import to_float
+    from artstyle.data.manifests import read_manifest
+    from artstyle.data.store import open_images
+    from artstyle.evaluation.transfer import pick_content_rows
+
+    def load(path, cls):
+        ckpt = load_checkpoint(path)
+        model = cls.from_args(ckpt["args"])
+        model.load_state_dict(ckpt["model"])
+        return model.eval()
+
+    net = load(stage_run / "models/transfer.pt", StyleTransferNet)
+    judge = load(stage_run / "models/classifier.pt", StyleNet)
+    rows, _ = read_manifest(stage_run / "data/manifests/test.csv")
+    p = load_params(stage_run / "params.yaml")
+    contents = to_float(open_images(stage_run / "data/store")[pick_content_rows(rows, p.evaluate_transfer.content_images, p.seed)])
+    hits = 0
+    with torch.no_grad():
+        for style in range(NUM_CLASSES):
+            out = net(contents, torch.full((len(contents),), style))
+            hits += int((judge(out).argmax(1) == style).sum())
+    assert metrics["deception_rate"] == pytest.approx(hits / (len(contents) * NUM_CLASSES), abs=1e-6)
     assert metrics["style_gram_distance"] > 0 and metrics["identity_style_gram_distance"] > 0
     for name in ("transfer_grid.png", "transfer_deception.png"):
         assert (stage_run / "plots" / name).stat().st_size > 10_000, name
@@ -147,8 +173,8 @@ def test_evaluate_stage_metrics_and_plots(stage_run):
 def test_training_is_deterministic_on_cpu(stage_run):
     p = load_params(stage_run / "params.yaml")
     p = dataclasses.replace(p, transfer=dataclasses.replace(p.transfer, steps=2))
-    runs = [train_transfer(p, stage_run / "data/store", stage_run / "data/manifests", None, torch.device("cpu"))
+    runs = [train_transfer(p, stage_run / "data/store", stage_run / "data/manifests", device=torch.device("cpu"))
             for _ in range(2)]
     a, b = (r.model.state_dict() for r in runs)
     assert all(torch.equal(a[k], b[k]) for k in a)
-    assert runs[0].summary["final_loss"] == runs[1].summary["final_loss"]
+    assert runs[0].metrics["final_loss"] == runs[1].metrics["final_loss"]

@@ -376,18 +376,21 @@ def test_stage_script_end_to_end(tmp_path):
     _write(root / "test/Cubism/c.png", _encode(_solid(BLUE), "PNG"))
     params = _tiny_params(tmp_path / "params.yaml", 8)
     out, metrics = tmp_path / "data/store", tmp_path / "metrics/index.json"
+    counts = tmp_path / "metrics/index_per_style.json"
     cmd = [sys.executable, str(REPO / "stages/index.py"), "--root", str(root), "--out", str(out)]
-    cmd += ["--metrics", str(metrics), "--params", str(params)]
+    cmd += ["--metrics", str(metrics), "--counts", str(counts), "--params", str(params)]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "images/s" in proc.stdout
     m = json.loads(metrics.read_text(encoding="utf-8"))
     assert (m["images"], m["train_images"], m["test_images"], m["rejected"], m["classes"]) == (3, 2, 1, 1, 3)
-    assert m["image_size"] == 8 and m["train_counts"]["Art_Nouveau"] == 1
+    assert m["image_size"] == 8 and "train_counts" not in m  # headline numbers only
+    assert json.loads(counts.read_text(encoding="utf-8"))["train_counts"]["Art_Nouveau"] == 1
     assert open_images(out).shape == (3, 8, 8, 3)
     assert "bad.jpg" in proc.stderr  # the rejection is printed, not only filed
 
     shutil.rmtree(root / "test")
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=REPO, timeout=120)
-    assert proc.returncode != 0
+    assert proc.returncode == 2
     assert "missing 'test/'" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ")

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.utils.class_weight import compute_class_weight
 
-from artstyle.losses import adjust_logits, class_counts, class_prior, class_weights
+from artstyle.losses.imbalance import adjust_logits, class_counts, class_prior, class_weights
 from artstyle.styles import NUM_CLASSES
 
 # counts [3, 1, 0]: class 2 is absent from "train"; n_total = 4, 2 classes present

@@ -20,7 +20,7 @@ from artstyle.data.resample import (
     val_count,
 )
 from artstyle.data.store import INDEX_COLUMNS
-from artstyle.io import read_json
+from artstyle.fileio import read_json
 from artstyle.params import load_params
 from artstyle.styles import LABEL_OF, NUM_CLASSES, STYLES
 
@@ -195,10 +195,15 @@ def make_params(tmp_path: Path, **overrides) -> Path:
 def test_build_manifests_val_never_trained_on(tmp_path):
     store = make_store(tmp_path)
     params = load_params(make_params(tmp_path, sampling="max", test_sampling="none"))
-    summary = build_manifests(store, tmp_path / "manifests", params)
+    summary = build_manifests(store, tmp_path / "splits", tmp_path / "manifests", params)
     train_rows, train_labels = read_manifest(tmp_path / "manifests" / "train.csv")
-    val_rows, val_labels = read_manifest(tmp_path / "manifests" / "val.csv")
+    val_rows, val_labels = read_manifest(tmp_path / "splits" / "val.csv")
     test_rows, _ = read_manifest(tmp_path / "manifests" / "test.csv")
+    base_rows, _ = read_manifest(tmp_path / "splits" / "train.csv")
+    assert sorted(p.name for p in (tmp_path / "manifests").iterdir()) == ["test.csv", "train.csv"]
+    # the un-resampled split: every train image once, the resampled manifest draws only from it
+    assert len(base_rows) == len(set(base_rows.tolist())) == summary["train_total_before"]
+    assert set(train_rows.tolist()) <= set(base_rows.tolist())
     assert not set(val_rows.tolist()) & set(train_rows.tolist())
     assert not set(test_rows.tolist()) & (set(train_rows.tolist()) | set(val_rows.tolist()))
     # val: 10% rounded, at least 1 for >= 2 images, none for the single Pointillism image.
@@ -222,8 +227,9 @@ def test_val_split_does_not_depend_on_sampling(tmp_path):
     vals = []
     for i, spec in enumerate(["none", "mean", 0.5]):
         params = load_params(make_params(tmp_path, sampling=spec))
-        build_manifests(store, tmp_path / f"m{i}", params)
-        vals.append(read_manifest(tmp_path / f"m{i}" / "val.csv")[0].tolist())
+        build_manifests(store, tmp_path / f"s{i}", tmp_path / f"m{i}", params)
+        vals.append({name: (tmp_path / f"s{i}" / name).read_bytes() for name in ("train.csv", "val.csv", "test.csv")})
+    # the splits everything but the classifier reads are byte-identical whatever the sampling
     assert vals[0] == vals[1] == vals[2]
 
 
@@ -237,19 +243,26 @@ def _load_stage():
 def test_stage_writes_manifests_metrics_and_plot(tmp_path):
     store = make_store(tmp_path)
     params = make_params(tmp_path, sampling="mean", test_sampling=5)
-    out, metrics, plot = (
+    out, splits, metrics, counts, plot = (
         tmp_path / "data" / "manifests",
+        tmp_path / "data" / "splits",
         tmp_path / "metrics" / "r.json",
+        tmp_path / "metrics" / "r_per_style.json",
         tmp_path / "plots" / "c.png",
     )
     out.mkdir(parents=True)
     (out / "stale.csv").write_text("row,label\n")  # the old set is replaced whole
-    args = ["--store", str(store), "--out", str(out), "--metrics", str(metrics), "--plot", str(plot)]
+    args = ["--store", str(store), "--splits", str(splits), "--out", str(out), "--metrics", str(metrics),
+            "--counts", str(counts), "--plot", str(plot)]
     result = CliRunner().invoke(_load_stage().app, args + ["--params", str(params)])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["test.csv", "train.csv", "val.csv"]
-    assert sorted(p.name for p in out.parent.iterdir()) == ["manifests"], "no temporary dirs left"
-    m = read_json(metrics)
+    assert sorted(p.name for p in out.iterdir()) == ["test.csv", "train.csv"]
+    assert sorted(p.name for p in splits.iterdir()) == ["test.csv", "train.csv", "val.csv"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["manifests", "splits"], "no temporary dirs left"
+    totals = read_json(metrics)
+    # dvc metrics: scalar totals only; the per-style breakdowns live in the counts file
+    assert all(isinstance(v, int) for v in totals.values()) and "train_total_after" in totals
+    m = {**totals, **read_json(counts)}
     for key in ("train_before", "train_after", "val", "test_before", "test_after"):
         assert list(m[key]) == list(STYLES)
     # train part: Impressionism 27, Realism 11, Action_painting 2, Pointillism 1 -> mean 41/4 = 10.25 -> 10
@@ -266,8 +279,8 @@ def test_stage_writes_manifests_metrics_and_plot(tmp_path):
 def test_stage_failure_keeps_previous_manifests(tmp_path, monkeypatch):
     store = make_store(tmp_path)
     params = load_params(make_params(tmp_path))
-    out = tmp_path / "manifests"
-    build_manifests(store, out, params)
+    out, splits = tmp_path / "manifests", tmp_path / "splits"
+    build_manifests(store, splits, out, params)
     before = {p.name: p.read_text() for p in out.iterdir()}
 
     import artstyle.data.resample as mod
@@ -276,12 +289,12 @@ def test_stage_failure_keeps_previous_manifests(tmp_path, monkeypatch):
 
     def failing_write(path, rows, labels):
         calls.append(path)
-        if len(calls) == 2:
+        if len(calls) == 5:  # the second file of the classifier's manifests
             raise OSError("disk full")
         Path(path).write_text("partial")
 
     monkeypatch.setattr(mod, "write_manifest", failing_write)
     with pytest.raises(OSError):
-        build_manifests(store, out, params)
+        build_manifests(store, splits, out, params)
     assert {p.name: p.read_text() for p in out.iterdir()} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifests", "params.yaml", "store"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifests", "params.yaml", "splits", "store"]

@@ -11,7 +11,8 @@ from artstyle.models.embedder import StylePrototypes
 from artstyle.models.transfer import StyleTransferNet
 from artstyle.plots.transfer import deception_figure, readable, style_prototypes_figure, transfer_grid_figure
 from artstyle.styles import NUM_CLASSES, STYLES
-from artstyle.training.transfer import check_layers, pick_style_rows, style_descriptors
+from artstyle.training.style_targets import pick_style_rows
+from artstyle.training.transfer import check_layers, style_descriptors
 
 
 def tiny_net(conditioning: str = "cin", seed: int = 0) -> StyleTransferNet:

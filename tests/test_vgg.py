@@ -9,9 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from artstyle.losses.perceptual import content_loss, gram_distance, gram_matrix, style_loss, tv_loss
 from artstyle.models import vgg as vgg_mod
 from artstyle.models.vgg import VGGFeatures, VGGOutputs, VGGWeightsNotFound, dequantize
-from artstyle.perceptual import content_loss, gram_distance, gram_matrix, style_loss, tv_loss
 
 
 @pytest.fixture

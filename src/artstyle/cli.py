@@ -76,9 +76,9 @@ def stylize(
     import torch
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    from artstyle import runtime
+    from artstyle import inference, runtime
     from artstyle.evaluation.transfer import load_transfer
-    from artstyle.io import atomic_path
+    from artstyle.fileio import atomic_path
 
     try:
         with Image.open(image) as im:
@@ -92,10 +92,8 @@ def stylize(
     device = runtime.pick_device()
     net, _ = load_transfer(model, device)
     x = torch.from_numpy(np.array(im)).permute(2, 0, 1)[None].float().div(255)
-    with torch.inference_mode(), runtime.autocast(device):
-        vec = net.blend(torch.tensor(weights))
-        y = net(x.to(device, memory_format=runtime.memory_format(device)), vec)
-    out = y[0].float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
+    y = inference.predict(lambda b: net(b, net.blend(torch.tensor(weights))), [x], device)
+    out = y[0].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).numpy()
     fmt = Image.registered_extensions().get(output.suffix.lower())
     if fmt is None:
         _fail(f"unknown image format for {output} (use e.g. .png or .jpg)")

@@ -16,8 +16,10 @@ from typing import Any, Union
 
 import yaml
 
+from artstyle.errors import UserError
 
-class ParamsError(ValueError):
+
+class ParamsError(UserError):
     """A params.yaml problem; the message is one line naming the key."""
 
 
@@ -186,8 +188,6 @@ class TransferParams:
 class EvaluateTransferParams:
     content_images: int = field(metadata=_range(1, 100_000))  # test images stylized into every style
     grid_images: int = field(metadata=_range(1, 64))  # rows of plots/transfer_grid.png
-    latency_size: int = field(metadata=_range(16, 4096))
-    latency_repeats: int = field(metadata=_range(1, 10_000))
 
 
 @dataclass(frozen=True)

@@ -54,3 +54,16 @@ def memory_format(device):
     import torch
 
     return torch.channels_last if device.type == "cuda" else torch.contiguous_format
+
+
+def to_device(batch, device):
+    """Move a tensor, or a tuple/list of tensors, to ``device``; image batches in its preferred layout.
+
+    4-D tensors (image batches) become channels_last on CUDA; others (labels, style ids) just move.
+    """
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_device(t, device) for t in batch)
+    batch = batch.to(device, non_blocking=True)
+    if batch.dim() == 4:
+        batch = batch.contiguous(memory_format=memory_format(device))
+    return batch

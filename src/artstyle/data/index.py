@@ -62,7 +62,8 @@ from PIL import ExifTags, Image, ImageOps
 from tqdm import tqdm
 
 from artstyle.data.store import IMAGES_FILE, INDEX_COLUMNS, INDEX_FILE, IndexRecord
-from artstyle.io import atomic_dir
+from artstyle.errors import InputError
+from artstyle.fileio import atomic_dir
 from artstyle.styles import LABEL_OF, STYLES, canonical, is_known
 
 SPLITS = ("train", "test")
@@ -79,7 +80,7 @@ WHITE = (255, 255, 255)
 MAX_WARNINGS = 20  # per kind; the CSV files hold the full lists
 
 
-class IndexTreeError(ValueError):
+class IndexTreeError(InputError):
     """The input tree is unusable as a whole (missing split folder, no decodable image)."""
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from artstyle.io import write_text
+from artstyle.fileio import write_text
 
 SPLITS = ("train", "val", "test")
 

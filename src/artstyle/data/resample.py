@@ -20,7 +20,7 @@ import numpy as np
 
 from artstyle.data.manifests import write_manifest
 from artstyle.data.store import read_index, split_rows
-from artstyle.io import atomic_dir
+from artstyle.fileio import atomic_dir
 from artstyle.params import Params, Sampling
 from artstyle.styles import NUM_CLASSES, STYLES
 
@@ -105,28 +105,34 @@ def counts_by_style(labels: np.ndarray) -> dict[str, int]:
     return {name: int(counts[i]) for i, name in enumerate(STYLES)}
 
 
-def build_manifests(store_dir: str | Path, out_dir: str | Path, params: Params) -> dict[str, Any]:
-    """Write ``out_dir/{train,val,test}.csv`` from the store and return the resample metrics.
+def build_manifests(store_dir: str | Path, splits_dir: str | Path, out_dir: str | Path, params: Params) -> dict[str, Any]:
+    """Write the splits and the classifier's resampled manifests; return the per-style counts.
 
-    The directory is swapped in whole, so an interrupted run leaves the previous set (or none),
+    - ``splits_dir/{train,val,test}.csv``: the store's splits with val split off train, never
+      resampled. Everything but the classifier trains and measures on these, so a change of
+      ``sampling`` leaves them byte-identical and DVC reruns none of those stages.
+    - ``out_dir/{train,test}.csv``: the classifier's train manifest after ``sampling`` and its test
+      manifest after ``test_sampling``.
+
+    Each directory is swapped in whole, so an interrupted run leaves the previous set (or none),
     never a mix of old and new manifests.
     """
     records = read_index(store_dir)
     train_rows, train_labels = split_rows(records, "train")
     test_rows, test_labels = split_rows(records, "test")
-
     # Independent streams: changing `sampling` must not change the val split or the test sample.
     split_rng, train_rng, test_rng = np.random.default_rng(params.seed).spawn(3)
     fit_idx, val_idx = stratified_split(train_labels, params.resample.val_fraction, split_rng)
     fit_rows, fit_labels = train_rows[fit_idx], train_labels[fit_idx]
     train_idx = resample(fit_labels, params.sampling, train_rng)
     test_idx = resample(test_labels, params.test_sampling, test_rng)
-
+    with atomic_dir(splits_dir) as tmp:
+        write_manifest(tmp / "train.csv", fit_rows, fit_labels)
+        write_manifest(tmp / "val.csv", train_rows[val_idx], train_labels[val_idx])
+        write_manifest(tmp / "test.csv", test_rows, test_labels)
     with atomic_dir(out_dir) as tmp:
         write_manifest(tmp / "train.csv", fit_rows[train_idx], fit_labels[train_idx])
-        write_manifest(tmp / "val.csv", train_rows[val_idx], train_labels[val_idx])
         write_manifest(tmp / "test.csv", test_rows[test_idx], test_labels[test_idx])
-
     return {
         "train_total_before": len(fit_idx),
         "train_total_after": len(train_idx),

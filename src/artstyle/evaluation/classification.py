@@ -25,15 +25,21 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
 
-from artstyle import runtime
+from artstyle import inference, runtime
+from artstyle.checkpoint import load_model
 from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images, read_index
-from artstyle.io import load_checkpoint
 from artstyle.models.classifier import StyleNet
-from artstyle.params import EvaluateClassifierParams
+from artstyle.params import Params
 from artstyle.styles import NUM_CLASSES, STYLES
 
 METRIC_KEYS = (
@@ -49,42 +55,55 @@ METRIC_KEYS = (
 
 
 # ---------------------------------------------------------------------------------------------
-# Metric functions (labels are integer class indices)
+# Metric functions (labels are integer class indices), on top of sklearn.metrics
 # ---------------------------------------------------------------------------------------------
+# scikit-learn refuses empty inputs; an empty test split gives zero counts, NaN / None per-class
+# values and 0.0 for the scalar scores instead.
+
+
+def _labels(num_classes: int) -> np.ndarray:
+    return np.arange(num_classes)
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """Counts [num_classes, num_classes]: rows are actual classes, columns predicted ones."""
-    y_true = np.asarray(y_true, dtype=np.int64)
-    y_pred = np.asarray(y_pred, dtype=np.int64)
-    return np.bincount(y_true * num_classes + y_pred, minlength=num_classes**2).reshape(
-        num_classes, num_classes
-    )
+    if len(y_true) == 0:
+        return np.zeros((num_classes, num_classes), dtype=np.int64)
+    return confusion_matrix(y_true, y_pred, labels=_labels(num_classes)).astype(np.int64)
 
 
 def per_class_recall(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """Recall per class (float [num_classes]); NaN for a class with no true samples."""
-    cm = confusion(y_true, y_pred, num_classes)
-    support = cm.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(support > 0, np.diag(cm) / np.maximum(support, 1), np.nan)
+    if len(y_true) == 0:
+        return np.full(num_classes, np.nan)
+    _, recall, _, _ = precision_recall_fscore_support(
+        y_true, y_pred, labels=_labels(num_classes), average=None, zero_division=np.nan
+    )
+    return recall.astype(np.float64)
 
 
 def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = NUM_CLASSES) -> float:
-    """Mean recall over the classes present in ``y_true`` (scikit-learn's definition)."""
+    """Mean recall over the classes present in ``y_true`` (``sklearn.metrics.balanced_accuracy_score``).
+
+    ``num_classes`` is kept for callers; scikit-learn takes the classes from ``y_true``.
+    """
     if len(y_true) == 0:
         return 0.0
-    return float(np.nanmean(per_class_recall(y_true, y_pred, num_classes)))
+    with warnings.catch_warnings():
+        # Predicted classes absent from y_true are left out of the mean, as documented, and one
+        # class in all of y_true and y_pred is a valid (if trivial) case: neither is news.
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        warnings.filterwarnings("ignore", message="A single label was found")
+        return float(balanced_accuracy_score(y_true, y_pred))
 
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred))) if len(y_true) else 0.0
+    return float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0
 
 
 def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    from sklearn.metrics import f1_score
-
-    return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
+    """scikit-learn's macro F1 over the classes present in the test labels or predictions."""
+    return float(f1_score(y_true, y_pred, average="macro", zero_division=0)) if len(y_true) else 0.0
 
 
 def minority_classes(train_counts: np.ndarray, k: int) -> np.ndarray:
@@ -110,28 +129,32 @@ def per_class_report(
     """``{style: {precision, recall, f1, support, train_count}}`` for all 27 styles.
 
     Precision is null for a style never predicted, recall (and so F1) for one without test images:
-    undefined, rather than a 0 that reads like a failure.
+    undefined, rather than a 0 that reads like a failure. Values are scikit-learn's
+    ``precision_recall_fscore_support`` with ``zero_division=nan`` (NaN becomes null).
     """
-    cm = confusion(y_true, y_pred)
-    tp = np.diag(cm).astype(float)
-    support = cm.sum(axis=1)
-    predicted = cm.sum(axis=0)
-    report: dict[str, dict[str, float | int | None]] = {}
-    for c, style in enumerate(STYLES):
-        p = tp[c] / predicted[c] if predicted[c] else None
-        r = tp[c] / support[c] if support[c] else None
-        if p is None or r is None:
-            f1 = None if r is None else 0.0
-        else:
-            f1 = 2 * p * r / (p + r) if p + r > 0 else 0.0
-        report[style] = {
-            "precision": p,
-            "recall": r,
-            "f1": f1,
+    if len(y_true) == 0:
+        p = r = f1 = np.full(NUM_CLASSES, np.nan)
+        support = np.zeros(NUM_CLASSES, dtype=np.int64)
+    else:
+        p, r, f1, support = precision_recall_fscore_support(
+            y_true, y_pred, labels=_labels(NUM_CLASSES), average=None, zero_division=np.nan
+        )
+
+    def defined(v: float) -> float | None:
+        return None if np.isnan(v) else float(v)
+
+    return {
+        style: {
+            "precision": defined(p[c]),
+            "recall": defined(r[c]),
+            # sklearn's F1 is 0 for a style predicted but absent from the test labels; with no
+            # recall it is undefined here, like the recall.
+            "f1": None if np.isnan(r[c]) else float(np.nan_to_num(f1[c])),
             "support": int(support[c]),
             "train_count": int(train_counts[c]),
         }
-    return report
+        for c, style in enumerate(STYLES)
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,41 +207,15 @@ def histogram_baseline(
 # ---------------------------------------------------------------------------------------------
 
 
-@torch.no_grad()
-def predict_logits(
-    model: torch.nn.Module, loader, device: torch.device, progress: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
-    """(logits float32 [N, C], labels int64 [N]) of the model (put in eval mode) over ``loader``."""
-    was_training = model.training
-    model.eval()
-    mf = runtime.memory_format(device)
-    logits, labels = [], []
-    for x, y in tqdm(loader, desc="predict", leave=False, disable=not progress):
-        x = x.to(device, non_blocking=True).contiguous(memory_format=mf)
-        with runtime.autocast(device):
-            out = model(x)
-        logits.append(out.float().cpu().numpy())
-        labels.append(y.numpy())
-    model.train(was_training)
-    if not logits:
-        return np.zeros((0, NUM_CLASSES), dtype=np.float32), np.zeros(0, dtype=np.int64)
-    return np.concatenate(logits), np.concatenate(labels).astype(np.int64)
-
-
 def store_train_counts(store_dir: str | Path) -> np.ndarray:
     """Images per class in the store's train split, before any resampling."""
     labels = [r.label for r in read_index(store_dir) if r.split == "train"]
     return np.bincount(np.asarray(labels, dtype=np.int64), minlength=NUM_CLASSES)
 
 
-def load_classifier(path: str | Path) -> tuple[StyleNet, dict[str, Any]]:
-    """Rebuild the classifier from its checkpoint (``weights_only`` loading)."""
-    ckpt = load_checkpoint(path)
-    if list(ckpt["classes"]) != list(STYLES):
-        raise ValueError(f"{path}: its class list differs from artstyle.styles.STYLES")
-    model = StyleNet.from_args(ckpt["args"])
-    model.load_state_dict(ckpt["model"])
-    return model.eval(), ckpt
+def load_classifier(path: str | Path, device: torch.device | None = None) -> tuple[StyleNet, dict[str, Any]]:
+    """The classifier and its checkpoint dict, in eval mode (``weights_only`` loading)."""
+    return load_model(path, StyleNet, device)
 
 
 @dataclass
@@ -240,23 +237,23 @@ class EvalResult:
 
 
 def evaluate_classifier(
+    params: Params,
     store_dir: str | Path,
     manifests_dir: str | Path,
     checkpoint: str | Path,
-    cfg: EvaluateClassifierParams,
-    seed: int = 0,
+    *,
     device: torch.device | None = None,
 ) -> EvalResult:
     """Test-split metrics of the checkpoint, its per-class report and the baselines."""
+    cfg, seed = params.evaluate_classifier, params.seed
     device = device or runtime.pick_device()
     runtime.configure_torch(device)
     manifests_dir = Path(manifests_dir)
-    model, _ = load_classifier(checkpoint)
-    model = model.to(device=device, memory_format=runtime.memory_format(device))
+    model, _ = load_classifier(checkpoint, device)
 
     test_ds = StoreDataset.from_manifest(store_dir, manifests_dir / "test.csv")
     loader = make_loader(test_ds, cfg.batch_size, pin_memory=device.type == "cuda")
-    logits, y_true = predict_logits(model, loader, device)
+    logits, y_true = inference.predict_labelled(model, loader, device, desc="predict")
     y_pred = logits.argmax(1).astype(np.int64) if len(logits) else np.zeros(0, dtype=np.int64)
 
     counts = store_train_counts(store_dir)

@@ -4,7 +4,7 @@
 - ``ari``: adjusted Rand index (0 for chance, 1 for identical partitions);
 - ``purity``: fraction of images whose cluster's majority style is their style (rises with k);
 - ``hungarian_accuracy``: accuracy of the best one-to-one cluster -> style matching
-  (``scipy.optimize.linear_sum_assignment`` on the contingency table); with k > classes the
+  (``scipy.optimize.linear_sum_assignment`` on sklearn's contingency table); with k > classes the
   unmatched clusters count as wrong, so unlike purity it cannot be inflated by more clusters;
 - ``silhouette``: mean silhouette of the points under the cluster labels (Euclidean), a property
   of the clustering alone, not of its agreement with the styles.
@@ -15,10 +15,16 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_score
+from sklearn.metrics.cluster import contingency_matrix
 
 
 def contingency(clusters, labels, n_clusters: int | None = None, n_classes: int | None = None) -> np.ndarray:
-    """Counts [n_clusters, n_classes]: entry (c, s) = images of style s in cluster c."""
+    """Counts [n_clusters, n_classes]: entry (c, s) = images of style s in cluster c.
+
+    ``sklearn.metrics.cluster.contingency_matrix`` counts only the clusters and styles that occur;
+    its rows and columns are placed at their index here, so empty clusters and styles are zero rows
+    and columns (default sizes: the largest index + 1).
+    """
     clusters = np.asarray(clusters, dtype=np.int64)
     labels = np.asarray(labels, dtype=np.int64)
     if clusters.shape != labels.shape:
@@ -26,7 +32,8 @@ def contingency(clusters, labels, n_clusters: int | None = None, n_classes: int 
     n_clusters = n_clusters or (int(clusters.max()) + 1 if clusters.size else 0)
     n_classes = n_classes or (int(labels.max()) + 1 if labels.size else 0)
     table = np.zeros((n_clusters, n_classes), dtype=np.int64)
-    np.add.at(table, (clusters, labels), 1)
+    if clusters.size:
+        table[np.ix_(np.unique(clusters), np.unique(labels))] = contingency_matrix(clusters, labels)
     return table
 
 

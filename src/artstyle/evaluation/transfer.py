@@ -11,48 +11,40 @@ Test images are repainted into every one of the 27 styles and judged by numbers,
   survives; colour is allowed to change, that is the point of the exercise);
 - ``style_gram_distance``: the relative Gram distance to the target style's Gram statistics (the
   training objective's own yardstick) next to ``identity_style_gram_distance``, the same for the
-  unstylized images;
-- ``ms_per_image``: latency at ``latency_size``, batch 1, on the current device.
+  unstylized images.
+
+Timings are not metrics (they change on every run): the stylize latency is the benchmark's
+(``python -m artstyle.bench stylize``).
 """
 
 from __future__ import annotations
 
-import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
-from artstyle import runtime
+from artstyle import inference, runtime
+from artstyle.checkpoint import load_model
 from artstyle.data.dataset import to_float
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
-from artstyle.evaluation.classification import load_classifier
 from artstyle.evaluation.image_quality import ssim
-from artstyle.io import load_checkpoint
+from artstyle.losses.perceptual import gram_distance, gram_matrix
+from artstyle.models.classifier import StyleNet
 from artstyle.models.transfer import StyleTransferNet
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.params import EvaluateTransferParams, Params
-from artstyle.perceptual import gram_distance, gram_matrix
 from artstyle.styles import NUM_CLASSES, STYLES
-from artstyle.training.common import to_device
 
 LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601
 
 
 def load_transfer(path: str | Path, device: torch.device | None = None) -> tuple[StyleTransferNet, dict[str, Any]]:
     """The transfer network and its checkpoint dict, in eval mode on ``device`` (CPU by default)."""
-    ckpt = load_checkpoint(path)
-    if list(ckpt["classes"]) != list(STYLES):
-        raise ValueError(f"{path}: its style list differs from artstyle.styles.STYLES")
-    model = StyleTransferNet.from_args(ckpt["args"])
-    model.load_state_dict(ckpt["model"])
-    device = device or torch.device("cpu")
-    return model.to(device, memory_format=runtime.memory_format(device)).eval(), ckpt
+    return load_model(path, StyleTransferNet, device or torch.device("cpu"))
 
 
 def grayscale(x: torch.Tensor) -> torch.Tensor:
@@ -60,28 +52,20 @@ def grayscale(x: torch.Tensor) -> torch.Tensor:
     return (x * w).sum(1, keepdim=True)
 
 
-@torch.no_grad()
 def stylize_all(model: StyleTransferNet, contents: torch.Tensor, device: torch.device, batch_size: int = 64):
     """[N, 3, H, W] -> [N, NUM_CLASSES, 3, H, W]: every content image in every style (float32, CPU)."""
     n = len(contents)
     pairs_c = torch.arange(n).repeat_interleave(NUM_CLASSES)
     pairs_s = torch.arange(NUM_CLASSES).repeat(n)
-    out = torch.empty(n * NUM_CLASSES, *contents.shape[1:])
-    for start in tqdm(range(0, len(pairs_c), batch_size), desc="stylize", leave=False):
-        sl = slice(start, start + batch_size)
-        x = to_device(contents[pairs_c[sl]], device)
-        with runtime.autocast(device):
-            out[sl] = model(x, pairs_s[sl].to(device)).float().cpu()
+    # Batches of (content, style) pairs, gathered lazily: all N x 27 copies at once would not fit at 512 px.
+    batches = ((contents[c], s) for c, s in inference.chunks((pairs_c, pairs_s), batch_size))
+    out = inference.predict(lambda b: model(*b), batches, device, desc="stylize",
+                            total=inference.n_chunks(len(pairs_c), batch_size))
     return out.view(n, NUM_CLASSES, *contents.shape[1:])
 
 
-@torch.no_grad()
 def classify(model: torch.nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 256) -> torch.Tensor:
-    logits = []
-    for start in range(0, len(images), batch_size):
-        with runtime.autocast(device):
-            logits.append(model(to_device(images[start : start + batch_size], device)).float().cpu())
-    return torch.cat(logits)
+    return inference.predict(model, inference.chunks(images, batch_size), device)
 
 
 def hit_rates(logits: torch.Tensor, targets: torch.Tensor, k: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
@@ -106,36 +90,19 @@ def style_distances(
     Each image goes through VGG once however many styles it is compared with.
     """
     upto = max(layers, key=LAYERS.index)
-    out = []
-    for start in tqdm(range(0, len(images), batch_size), desc="Gram distance", leave=False):
-        sl = slice(start, start + batch_size)
-        with runtime.autocast(device):
-            feats = vgg(to_device(images[sl], device), upto=upto)
+    style_grams = {n: style_grams[n].to(device) for n in layers}
+
+    def distances(batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        x, t = batch
+        feats = vgg(x, upto=upto)
         grams = [gram_matrix(getattr(feats, n)) for n in layers]
-        out.append(torch.stack([
-            gram_distance(grams, [style_grams[n][t].to(device) for n in layers], [scales[n] for n in layers]).cpu()
-            for t in targets[sl].T
-        ], dim=1))
-    return torch.cat(out)
+        return torch.stack([
+            gram_distance(grams, [style_grams[n][k] for n in layers], [scales[n] for n in layers])
+            for k in t.T
+        ], dim=1)
 
-
-@torch.no_grad()
-def latency_ms(model: StyleTransferNet, size: int, repeats: int, device: torch.device, warmup: int = 3) -> float:
-    """Median milliseconds to stylize one ``size`` x ``size`` image (batch 1) after warm-up."""
-    x = to_device(torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0)), device)
-    style = torch.zeros(1, dtype=torch.long, device=device)
-    times = []
-    for i in range(warmup + repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        t0 = time.perf_counter()
-        with runtime.autocast(device):
-            model(x, style)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        if i >= warmup:
-            times.append((time.perf_counter() - t0) * 1000.0)
-    return float(statistics.median(times))
+    return inference.predict(distances, inference.chunks((images, targets), batch_size), device,
+                             desc="Gram distance", total=inference.n_chunks(len(images), batch_size))
 
 
 def pick_content_rows(rows: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -156,9 +123,10 @@ class TransferEval:
 def evaluate_transfer(
     params: Params,
     store_dir: str | Path,
-    manifests_dir: str | Path,
+    splits_dir: str | Path,
     transfer_path: str | Path,
     classifier_path: str | Path,
+    *,
     device: torch.device | None = None,
 ) -> TransferEval:
     ev: EvaluateTransferParams = params.evaluate_transfer
@@ -167,12 +135,11 @@ def evaluate_transfer(
     runtime.configure_torch(device)
 
     model, ckpt = load_transfer(transfer_path, device)
-    judge, _ = load_classifier(classifier_path)
-    judge = judge.to(device, memory_format=runtime.memory_format(device)).eval()
+    judge, _ = load_model(classifier_path, StyleNet, device)
 
-    rows, _ = read_manifest(Path(manifests_dir) / "test.csv")
+    rows, _ = read_manifest(Path(splits_dir) / "test.csv")
     if len(rows) == 0:
-        raise ValueError(f"{manifests_dir}/test.csv is empty: nothing to stylize")
+        raise ValueError(f"{splits_dir}/test.csv is empty: nothing to stylize")
     contents = to_float(open_images(store_dir)[pick_content_rows(rows, ev.content_images, params.seed)])
     n = len(contents)
     stylized = stylize_all(model, contents, device)
@@ -201,7 +168,6 @@ def evaluate_transfer(
         "content_ssim": float(content_ssim.mean()),
         "style_gram_distance": float(dist.mean()),
         "identity_style_gram_distance": float(id_dist.mean()),
-        "ms_per_image": latency_ms(model, ev.latency_size, ev.latency_repeats, device),
         "min_style_deception_rate": float(per_style.min()),
         "styles_above_chance": int((per_style > 1.0 / NUM_CLASSES).sum()),
         "content_images": n,

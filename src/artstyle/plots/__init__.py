@@ -1,1 +1,1 @@
-"""Plot functions: each returns a matplotlib Figure; stages save it with artstyle.io.save_figure."""
+"""Plot functions: each returns a matplotlib Figure; stages save it with artstyle.fileio.save_figure."""

@@ -22,18 +22,27 @@ def contact_sheet(rows: Sequence[tuple[str, Sequence[np.ndarray]]], thumb_px: in
                   title: str | None = "Synthetic WikiArt: samples per style") -> Figure:
     """One row per (style, images); images HxWx3 uint8, shown at ``thumb_px`` with the style name at the left.
 
-    The images go into a single mosaic shown with one imshow at about one screen pixel per image
-    pixel, which keeps the saved PNG small and the names crisp.
+    The images go into a single mosaic (``torchvision.utils.make_grid``, white gaps) shown with one
+    imshow at about one screen pixel per image pixel, which keeps the saved PNG small and the names
+    crisp.
     """
     if not rows:
         raise ValueError("contact_sheet needs at least one row")
+    import torch  # here, not at the top: the synthesize stage needs torch for nothing else
+    from torchvision.utils import make_grid
+
     cols = max(1, max(len(images) for _, images in rows))
     step = thumb_px + gap
-    mosaic = np.full((len(rows) * step - gap, cols * step - gap, 3), 255, dtype=np.uint8)
-    for r, (_, images) in enumerate(rows):
-        for c, img in enumerate(images):
-            mosaic[r * step: r * step + thumb_px, c * step: c * step + thumb_px] = _thumb(img, thumb_px)
-    dpi = 110  # artstyle.io.save_figure default: one figure pixel per mosaic pixel
+    blank = torch.full((3, thumb_px, thumb_px), 255, dtype=torch.uint8)  # fills short rows
+    cells = [
+        torch.from_numpy(_thumb(images[c], thumb_px)).permute(2, 0, 1) if c < len(images) else blank
+        for _, images in rows
+        for c in range(cols)
+    ]
+    grid = make_grid(torch.stack(cells), nrow=cols, padding=gap, pad_value=255)
+    # make_grid also frames the outside with ``gap``; the sheet's edges are the images' own.
+    mosaic = grid[:, gap: grid.shape[1] - gap, gap: grid.shape[2] - gap].permute(1, 2, 0).numpy()
+    dpi = 110  # artstyle.fileio.save_figure default: one figure pixel per mosaic pixel
     label_in = 2.2
     h_in = mosaic.shape[0] / dpi + (0.5 if title else 0.1)
     w_in = mosaic.shape[1] / dpi + label_in

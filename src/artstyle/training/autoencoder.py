@@ -7,48 +7,25 @@ validation loss (the test split is never used to choose anything).
 
 from __future__ import annotations
 
-import copy
-import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
-from artstyle import distributed, runtime
+from artstyle import distributed, inference, runtime
 from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
-from artstyle.evaluation.image_quality import psnr, ssim, ssim_loss
+from artstyle.evaluation.image_quality import psnr, ssim
+from artstyle.losses.reconstruction import LossFn, reconstruction_loss
 from artstyle.models.autoencoder import ConvAutoencoder
 from artstyle.params import AutoencoderParams, Params, to_dict
-from artstyle.training.common import adamw_warmup_cosine, open_live, to_device
-
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-def reconstruction_loss(kind: str, mix: float) -> LossFn:
-    """``(1 - mix) * MSE + mix * second`` with second = L1 or 1 - SSIM; plain MSE for ``"mse"``.
-
-    MSE alone is what PSNR rewards but it averages away fine texture (blur costs little); L1 and
-    SSIM penalise blurred edges and lost local contrast more, which is what brush strokes are.
-    """
-    if kind == "mse":
-        return lambda out, x: F.mse_loss(out.float(), x.float())
-    if kind == "mse+l1":
-        return lambda out, x: (
-            (1 - mix) * F.mse_loss(out.float(), x.float()) + mix * F.l1_loss(out.float(), x.float())
-        )
-    if kind == "mse+ssim":
-        return lambda out, x: (1 - mix) * F.mse_loss(out.float(), x.float()) + mix * ssim_loss(out, x)
-    raise ValueError(f"unknown loss {kind!r}; allowed: mse, mse+l1, mse+ssim")
+from artstyle.training.common import adamw_warmup_cosine
+from artstyle.training.loop import Trainer, TrainRun
 
 
-@torch.no_grad()
 def evaluate(
     model: ConvAutoencoder, loader, loss_fn: LossFn, ctx: distributed.Context, desc: str = "eval"
 ) -> dict[str, float]:
@@ -57,14 +34,10 @@ def evaluate(
     Under torchrun ``loader`` holds this rank's shard: the running sums are added up over all
     ranks, so every rank returns the means over the whole split.
     """
-    device = ctx.device
     model.eval()
     n, loss_sum, mse_sum, psnr_sum, ssim_sum = 0, 0.0, 0.0, 0.0, 0.0
-    for x, _ in tqdm(loader, desc=desc, leave=False, disable=not ctx.is_main):
-        x = to_device(x, device)
-        with runtime.autocast(device):
-            out = model(x)
-        out = out.float()
+    for out, (x, _) in inference.iterate(lambda b: model(b[0]), loader, ctx.device,
+                                         desc=desc if ctx.is_main else None):
         b = x.shape[0]
         loss_sum += float(loss_fn(out, x)) * b
         mse_sum += float(F.mse_loss(out, x, reduction="none").flatten(1).mean(1).sum())
@@ -87,33 +60,20 @@ def one_per_style(rows: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.
     return np.asarray(rows)[first], labels[first]
 
 
-@torch.no_grad()
-def reconstruct(model: ConvAutoencoder, images: torch.Tensor, device) -> torch.Tensor:
-    """Reconstructions of a float [B, 3, H, W] batch, on the CPU in float32."""
-    model.eval()
-    x = to_device(images, device)
-    with runtime.autocast(device):
-        out = model(x)
-    return out.float().cpu()
-
-
 @dataclass
-class AutoencoderRun:
-    """Everything the stage writes: the best model, its args, test metrics and example images."""
+class AutoencoderRun(TrainRun):
+    """The best model, test metrics and example images (one test image per style)."""
 
-    model: ConvAutoencoder
-    metrics: dict[str, Any]
-    examples: torch.Tensor  # originals, one test image per style [K, 3, H, W]
-    reconstructions: torch.Tensor  # [K, 3, H, W]
-    example_labels: np.ndarray  # [K]
-    history: list[dict[str, float]] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
+    examples: torch.Tensor = None  # originals [K, 3, H, W]
+    reconstructions: torch.Tensor = None  # [K, 3, H, W]
+    example_labels: np.ndarray = None  # [K]
 
 
 def train_autoencoder(
     params: Params,
     store_dir: str | Path,
-    manifests_dir: str | Path,
+    splits_dir: str | Path,
+    *,
     live_dir: str | Path | None = None,
     device: torch.device | None = None,
 ) -> AutoencoderRun:
@@ -129,23 +89,18 @@ def train_autoencoder(
     ctx = distributed.init(device)
     device = ctx.device
     runtime.configure_torch(device)
-    manifests_dir = Path(manifests_dir)
+    splits_dir = Path(splits_dir)
 
     images = open_images(store_dir)
     side = int(images.shape[1])
-    train_ds = StoreDataset(images, *read_manifest(manifests_dir / "train.csv"))
-    val_ds = StoreDataset(images, *read_manifest(manifests_dir / "val.csv"))
-    test_ds = StoreDataset(images, *read_manifest(manifests_dir / "test.csv"))
+    train_ds = StoreDataset(images, *read_manifest(splits_dir / "train.csv"))
+    val_ds = StoreDataset(images, *read_manifest(splits_dir / "val.csv"))
+    test_ds = StoreDataset(images, *read_manifest(splits_dir / "test.csv"))
     pin = device.type == "cuda"
     sampler = distributed.train_sampler(train_ds, ctx, params.seed) if ctx.distributed else None
     train_loader = make_loader(
-        train_ds,
-        ap.batch_size,
-        shuffle=True,
-        sampler=sampler,
-        num_workers=ap.num_workers,
-        seed=params.seed,
-        pin_memory=pin,
+        train_ds, ap.batch_size, shuffle=True, sampler=sampler, num_workers=ap.num_workers,
+        seed=params.seed, pin_memory=pin,
     )
     val_loader = make_loader(
         distributed.shard(val_ds, ctx), ap.batch_size, num_workers=ap.num_workers, pin_memory=pin
@@ -155,80 +110,27 @@ def train_autoencoder(
     )
 
     model = ConvAutoencoder(width=ap.width, latent_channels=ap.latent_channels, image_size=side)
-    fmt = runtime.memory_format(device)
-    model.to(device, memory_format=fmt)
+    model.to(device, memory_format=runtime.memory_format(device))
     net = distributed.wrap(model, ctx)  # what the training step calls; `model` stays the plain module
     loss_fn = reconstruction_loss(ap.loss, ap.loss_mix)
     optimizer, scheduler = adamw_warmup_cosine(
         model, ap.lr, ap.weight_decay, ap.epochs, len(train_loader), ap.warmup_epochs
     )
+    trainer = Trainer(model, lambda net, batch: loss_fn(net(batch[0]), batch[0]), optimizer, scheduler,
+                      device=device, net=net, ctx=ctx)
 
-    live = open_live(live_dir) if ctx.is_main else None
-    history: list[dict[str, float]] = []
-    best_val, best_state, best_epoch = math.inf, None, -1
-    try:
-        for epoch in range(ap.epochs):
-            if ctx.distributed:
-                sampler.set_epoch(epoch)
-            net.train()
-            loss_sum, seen = 0.0, 0
-            bar = tqdm(
-                train_loader,
-                desc=f"autoencoder epoch {epoch + 1}/{ap.epochs}",
-                leave=False,
-                disable=not ctx.is_main,
-            )
-            for x, _ in bar:
-                x = to_device(x, device)
-                with runtime.autocast(device):
-                    out = net(x)
-                loss = loss_fn(out, x)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                loss_sum += float(loss.detach()) * x.shape[0]
-                seen += x.shape[0]
-                bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
-            distributed.sync_buffers(model, ctx)
-            # The plain module: evaluation shards may differ in length, and a DDP forward is a
-            # collective every rank would have to join.
-            val = evaluate(model, val_loader, loss_fn, ctx, desc="val")
-            loss_sum, seen = distributed.all_reduce_sums([loss_sum, seen], ctx)
-            row = {
-                "epoch": epoch + 1,
-                "train_loss": loss_sum / max(1, seen),
-                "val_loss": val["loss"],
-                "val_psnr": val["psnr"],
-                "val_ssim": val["ssim"],
-                "lr": optimizer.param_groups[0]["lr"],
-            }
-            history.append(row)
-            if ctx.is_main:
-                tqdm.write(
-                    f"epoch {epoch + 1}: train loss {row['train_loss']:.4f}, val loss {val['loss']:.4f}, "
-                    f"val PSNR {val['psnr']:.2f} dB, val SSIM {val['ssim']:.3f}"
-                )
-            if live is not None:
-                live.log_metric("train/loss", row["train_loss"])
-                live.log_metric("val/loss", row["val_loss"])
-                live.log_metric("val/psnr", row["val_psnr"])
-                live.log_metric("val/ssim", row["val_ssim"])
-                live.log_metric("lr", row["lr"])
-                live.next_step()
-            # Val metrics are summed over all ranks, so every rank keeps the same epoch.
-            if val["loss"] < best_val:
-                best_val, best_epoch = val["loss"], epoch + 1
-                best_state = copy.deepcopy(model.state_dict())
-    finally:
-        if live is not None:
-            live.end()
+    def validate() -> dict[str, float]:
+        val = evaluate(model, val_loader, loss_fn, ctx, desc="val")
+        return {"val_loss": val["loss"], "val_psnr": val["psnr"], "val_ssim": val["ssim"]}
 
-    if best_state is None:
+    fit = trainer.fit(
+        train_loader, ap.epochs, sampler=sampler, validate=validate, select=lambda row: -row["val_loss"],
+        live_dir=live_dir, desc="autoencoder epoch",
+    )
+    if fit.best_epoch == 0:
         raise RuntimeError(
-            f"validation loss was never finite ({history[-1]['val_loss']}): lower autoencoder.lr"
+            f"validation loss was never finite ({fit.history[-1]['val_loss']}): lower autoencoder.lr"
         )
-    model.load_state_dict(best_state)
     test = evaluate(model, test_loader, loss_fn, ctx, desc="test")
     metrics = {
         "test_mse": test["mse"],
@@ -238,19 +140,20 @@ def train_autoencoder(
         "image_size": side,
         "latent_channels": model.latent_channels,
         "latent_side": model.latent_shape[1],
-        "best_epoch": best_epoch,
-        "best_val_loss": best_val,
+        "best_epoch": fit.best_epoch,
+        "best_val_loss": -fit.best_score,
     }
     ex_rows, ex_labels = one_per_style(test_ds.rows, test_ds.labels)
     examples, _ = StoreDataset(images, ex_rows, ex_labels).__getitems__(np.arange(len(ex_rows)))
-    recon = reconstruct(model, examples, device)
+    model.eval()
+    recon = inference.predict(model, [examples], device)
     model.cpu().eval()
     return AutoencoderRun(
         model=model,
         metrics=metrics,
+        checkpoint={"params": to_dict(ap), "seed": params.seed, "metrics": metrics},
+        history=fit.history,
         examples=examples,
         reconstructions=recon,
         example_labels=ex_labels,
-        history=history,
-        params=to_dict(ap),
     )

@@ -18,24 +18,23 @@ balanced accuracy *and* accuracy.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import WeightedRandomSampler
-from tqdm.auto import tqdm
 
-from artstyle import distributed, runtime
+from artstyle import distributed, inference, runtime
 from artstyle.data.dataset import StoreDataset, make_loader
-from artstyle.evaluation.classification import balanced_accuracy, predict_logits
-from artstyle.losses import adjust_logits, class_counts, class_prior, class_weights
+from artstyle.losses.imbalance import adjust_logits, class_counts, class_prior, class_weights
 from artstyle.models.classifier import StyleNet
-from artstyle.params import ClassifierParams, to_dict
+from artstyle.params import ClassifierParams, Params, to_dict
 from artstyle.styles import NUM_CLASSES
-from artstyle.training.common import EpochTimer, adamw_warmup_cosine, open_live, to_device
+from artstyle.training.common import adamw_warmup_cosine
+from artstyle.training.loop import Trainer, TrainRun
 
 
 class StyleAugment:
@@ -110,51 +109,38 @@ def build_model(cfg: ClassifierParams) -> StyleNet:
 
 
 @dataclass
-class TrainResult:
-    """What the stage saves: the best model plus everything the checkpoint records with it."""
+class ClassifierSetup:
+    """The model, loader, augmentation, loss and optimiser, set up as training sets them up.
 
-    model: StyleNet
-    best_epoch: int
-    best_val_balanced_accuracy: float
-    train_counts: list[int]
-    prior: list[float]
-    history: list[dict[str, float]] = field(default_factory=list)
+    :func:`fit` trains with it and the training benchmark (:mod:`artstyle.bench.train`) times its
+    ``trainer.step`` as it is: both get the same weights, shuffle order and augmentations.
+    """
 
-    def checkpoint_extra(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "params": params,
-            "best_epoch": self.best_epoch,
-            "best_val_balanced_accuracy": self.best_val_balanced_accuracy,
-            "train_counts": self.train_counts,
-            "prior": self.prior,
-            "history": self.history,
-        }
+    trainer: Trainer
+    loader: torch.utils.data.DataLoader
+    sampler: torch.utils.data.Sampler | None
+    ctx: distributed.Context
+    counts: np.ndarray
+    prior: np.ndarray
 
 
-def fit(
+def setup(
     train_ds: StoreDataset,
-    val_ds: StoreDataset,
     cfg: ClassifierParams,
     seed: int,
-    *,
-    live_dir: str | Path | None = None,
     device: torch.device | None = None,
-    progress: bool = True,
-) -> TrainResult:
-    """Train a StyleNet on ``train_ds``; keep the epoch with the best validation balanced accuracy.
-
-    Under torchrun every rank calls this with the same arguments (see :mod:`artstyle.distributed`):
-    ``cfg.batch_size`` is per process, each rank trains on its shard of every epoch and evaluates
-    its shard of ``val_ds``, all ranks return the same model and history, and only rank 0 logs.
-    """
+    *,
+    compile: bool = False,
+) -> ClassifierSetup:
+    """Seed, build and wire everything a classifier training run needs, in a fixed order."""
     ctx = distributed.init(device)
     device = ctx.device
     runtime.configure_torch(device)
     runtime.seed_everything(seed)
-    mf = runtime.memory_format(device)
-
-    model = build_model(cfg).to(device=device, memory_format=mf)
+    model = build_model(cfg).to(device=device, memory_format=runtime.memory_format(device))
     net = distributed.wrap(model, ctx)  # what the training step calls; `model` stays the plain module
+    if compile:
+        net = torch.compile(net)  # shares the model's parameters
     train_labels = train_ds.labels
     counts = class_counts(train_labels)
     prior = class_prior(train_labels)
@@ -169,9 +155,8 @@ def fit(
         )
     else:
         sampler = weighted_sampler(train_labels, seed) if weighted else None
-    pin = device.type == "cuda"
     # drop_last keeps a size-1 remainder batch away from BatchNorm (an error on 1x1 maps).
-    train_loader = make_loader(
+    loader = make_loader(
         train_ds,
         cfg.batch_size,
         shuffle=True,
@@ -179,10 +164,7 @@ def fit(
         num_workers=cfg.num_workers,
         seed=seed,
         drop_last=(len(train_ds) if sampler is None else len(sampler)) > cfg.batch_size,
-        pin_memory=pin,
-    )
-    val_loader = make_loader(
-        distributed.shard(val_ds, ctx), cfg.batch_size, num_workers=cfg.num_workers, seed=seed, pin_memory=pin
+        pin_memory=device.type == "cuda",
     )
     # Each rank its own augmentation and dropout draws: with one seed for all, the i-th image of
     # every rank's batch would get the same crop and dropout mask. Rank 0 keeps the plain seed.
@@ -190,86 +172,82 @@ def fit(
     if ctx.distributed:
         torch.manual_seed(seed + ctx.rank)
 
+    def loss_fn(net: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        x, y = batch
+        if augment is not None:
+            x = augment(x)
+        logits = net(x).float()
+        if cfg.logit_adjustment:
+            logits = adjust_logits(logits, log_prior, cfg.tau)
+        return F.cross_entropy(logits, y, weight=weight_t, label_smoothing=cfg.label_smoothing)
+
     optimizer, scheduler = adamw_warmup_cosine(
-        model, cfg.lr, cfg.weight_decay, cfg.epochs, len(train_loader), cfg.warmup_epochs
+        model, cfg.lr, cfg.weight_decay, cfg.epochs, len(loader), cfg.warmup_epochs
     )
+    trainer = Trainer(model, loss_fn, optimizer, scheduler, device=device, net=net, ctx=ctx)
+    return ClassifierSetup(trainer=trainer, loader=loader, sampler=sampler, ctx=ctx, counts=counts, prior=prior)
 
-    live = open_live(live_dir) if ctx.is_main else None
-    history: list[dict[str, float]] = []
-    best_score, best_epoch, best_state = -1.0, 0, None
-    for epoch in range(cfg.epochs):
-        if ctx.distributed:
-            sampler.set_epoch(epoch)
-        with EpochTimer() as timer:
-            net.train()
-            loss_sum = 0.0
-            bar = tqdm(
-                train_loader,
-                desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                leave=False,
-                disable=not (progress and ctx.is_main),
-            )
-            for x, y in bar:
-                x, y = to_device(x, device), y.to(device, non_blocking=True)
-                if augment is not None:
-                    x = augment(x)
-                with runtime.autocast(device):
-                    logits = net(x)
-                logits = logits.float()
-                if cfg.logit_adjustment:
-                    logits = adjust_logits(logits, log_prior, cfg.tau)
-                loss = F.cross_entropy(logits, y, weight=weight_t, label_smoothing=cfg.label_smoothing)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                loss_sum += loss.item() * len(y)
-                timer.add(len(y))
-                bar.set_postfix(loss=f"{loss.item():.3f}")
-            train_seconds = timer.elapsed()
-            distributed.sync_buffers(model, ctx)
-            # The plain module: evaluation shards may differ in length, and a DDP forward is a
-            # collective every rank would have to join.
-            val = validate(model, val_loader, ctx)
-            loss_sum, images = distributed.all_reduce_sums([loss_sum, timer.images], ctx)
-        row = {"train_loss": loss_sum / max(1, images), **val}
-        history.append(row)
-        if live is not None:
-            live.log_metric("train/loss", row["train_loss"])
-            for k in ("loss", "accuracy", "balanced_accuracy"):
-                live.log_metric(f"val/{k}", row[f"val_{k}"])
-            live.next_step()
-        # Without a validation split there is nothing to select on: keep the last epoch. The val
-        # metrics are gathered, identical on all ranks, so all ranks keep the same epoch.
-        improved = len(val_ds) == 0 or row["val_balanced_accuracy"] > best_score
-        if improved:
-            best_score, best_epoch = row["val_balanced_accuracy"], epoch
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if ctx.is_main:
-            tqdm.write(
-                f"epoch {epoch + 1}/{cfg.epochs}  train loss {row['train_loss']:.4f}  val loss {row['val_loss']:.4f}"
-                f"  val acc {row['val_accuracy']:.3f}  val bal acc {row['val_balanced_accuracy']:.3f}"
-                f"{' *' if improved else '  '}  {timer.seconds:.1f} s  {images / train_seconds:.0f} img/s (train)"
-            )
 
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    if live is not None:
-        live.summary["best/epoch"] = best_epoch + 1  # 1-based, as the log lines and the autoencoder report it
-        live.summary["best/val_balanced_accuracy"] = best_score
-        live.make_summary()
-        live.end()
-    return TrainResult(
+@dataclass
+class ClassifierRun(TrainRun):
+    best_epoch: int = 0  # 1-based
+    best_val_balanced_accuracy: float = 0.0
+
+
+def fit(
+    train_ds: StoreDataset,
+    val_ds: StoreDataset,
+    cfg: ClassifierParams,
+    seed: int,
+    *,
+    live_dir: str | Path | None = None,
+    device: torch.device | None = None,
+    progress: bool = True,
+) -> ClassifierRun:
+    """Train a StyleNet on ``train_ds``; keep the epoch with the best validation balanced accuracy.
+
+    Under torchrun every rank calls this with the same arguments (see :mod:`artstyle.distributed`):
+    ``cfg.batch_size`` is per process, each rank trains on its shard of every epoch and evaluates
+    its shard of ``val_ds``, all ranks return the same model and history, and only rank 0 logs.
+    """
+    s = setup(train_ds, cfg, seed, device)
+    ctx, model = s.ctx, s.trainer.model
+    val_loader = make_loader(
+        distributed.shard(val_ds, ctx), cfg.batch_size, num_workers=cfg.num_workers, seed=seed,
+        pin_memory=ctx.device.type == "cuda",
+    )
+    # Without a validation split there is nothing to select on: keep the last epoch.
+    result = s.trainer.fit(
+        s.loader,
+        cfg.epochs,
+        sampler=s.sampler,
+        validate=lambda: validate(model, val_loader, ctx),
+        select=(lambda row: row["val_balanced_accuracy"]) if len(val_ds) else (lambda row: None),
+        live_dir=live_dir,
+        summary=lambda r: {"best/epoch": r.best_epoch, "best/val_balanced_accuracy": r.best_score},
+        desc="epoch",
+        progress=progress,
+    )
+    best = result.best_score if result.best_score is not None else result.history[-1]["val_balanced_accuracy"]
+    checkpoint = {
+        "seed": seed,
+        "params": {"seed": seed, "classifier": to_dict(cfg)},
+        "best_epoch": result.best_epoch,
+        "best_val_balanced_accuracy": float(best),
+        "train_counts": s.counts.tolist(),
+        "prior": s.prior.tolist(),
+        "history": result.history,
+    }
+    return ClassifierRun(
         model=model.cpu().eval(),
-        best_epoch=best_epoch,
-        best_val_balanced_accuracy=float(best_score),
-        train_counts=counts.tolist(),
-        prior=prior.tolist(),
-        history=history,
+        metrics={"best_epoch": result.best_epoch, "best_val_balanced_accuracy": float(best)},
+        checkpoint=checkpoint,
+        history=result.history,
+        best_epoch=result.best_epoch,
+        best_val_balanced_accuracy=float(best),
     )
 
 
-@torch.no_grad()
 def validate(model: torch.nn.Module, loader, ctx: distributed.Context) -> dict[str, float]:
     """Plain (unweighted, unsmoothed, unadjusted) loss, accuracy and balanced accuracy.
 
@@ -278,37 +256,40 @@ def validate(model: torch.nn.Module, loader, ctx: distributed.Context) -> dict[s
     ``loader`` holds this rank's shard; the metrics are computed from every rank's logits
     (balanced accuracy needs all predictions, not per-rank means), the same on every rank.
     """
-    logits, labels = predict_logits(model, loader, ctx.device, progress=False)
+    from sklearn.metrics import balanced_accuracy_score
+
+    logits, labels = inference.predict_labelled(model, loader, ctx.device)
     logits, labels = distributed.gather_shards(logits, ctx), distributed.gather_shards(labels, ctx)
     if len(labels) == 0:
         return {"val_loss": float("nan"), "val_accuracy": 0.0, "val_balanced_accuracy": 0.0}
     loss = F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels)).item()
     pred = logits.argmax(1)
+    with warnings.catch_warnings():  # "y_pred contains classes not in y_true": those are left out, as intended
+        warnings.simplefilter("ignore")
+        balanced = float(balanced_accuracy_score(labels, pred))
     return {
         "val_loss": float(loss),
         "val_accuracy": float((pred == labels).mean()),
-        "val_balanced_accuracy": balanced_accuracy(labels, pred),
+        "val_balanced_accuracy": balanced,
     }
 
 
 def train_classifier(
+    params: Params,
     store_dir: str | Path,
     manifests_dir: str | Path,
-    cfg: ClassifierParams,
-    seed: int,
+    splits_dir: str | Path,
     *,
     live_dir: str | Path | None = None,
     device: torch.device | None = None,
-) -> tuple[TrainResult, dict[str, Any]]:
-    """Train on ``manifests_dir/train.csv``, select on ``val.csv``; return the result and checkpoint extras."""
-    manifests_dir = Path(manifests_dir)
-    train_ds = StoreDataset.from_manifest(store_dir, manifests_dir / "train.csv")
-    val_ds = StoreDataset.from_manifest(store_dir, manifests_dir / "val.csv")
+) -> ClassifierRun:
+    """Train on ``manifests_dir/train.csv`` (resampled), select on ``splits_dir/val.csv`` (never resampled)."""
+    cfg = params.classifier
+    train_ds = StoreDataset.from_manifest(store_dir, Path(manifests_dir) / "train.csv")
+    val_ds = StoreDataset.from_manifest(store_dir, Path(splits_dir) / "val.csv")
     if distributed.is_main():
         print(
             f"train {len(train_ds)} images, val {len(val_ds)}; class_weights={cfg.class_weights} "
             f"sampler={cfg.sampler} logit_adjustment={cfg.logit_adjustment} (tau={cfg.tau})"
         )
-    result = fit(train_ds, val_ds, cfg, seed, live_dir=live_dir, device=device)
-    extra = result.checkpoint_extra({"seed": seed, "classifier": to_dict(cfg)})
-    return result, extra
+    return fit(train_ds, val_ds, cfg, params.seed, live_dir=live_dir, device=device)

@@ -1,14 +1,11 @@
-"""Small helpers every training loop shares: LR schedule, dvclive, epoch timing, batch moves."""
+"""Small helpers the training loop and the trainers share: LR schedules and dvclive."""
 
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import torch
-
-from artstyle import runtime
 
 
 def warmup_cosine(step: int, total_steps: int, warmup_steps: int, final_scale: float = 0.0) -> float:
@@ -54,39 +51,3 @@ def open_live(live_dir: str | Path | None):
     from dvclive import Live
 
     return Live(str(live_dir), dvcyaml=False, save_dvc_exp=False)
-
-
-class EpochTimer:
-    """Wall time and throughput of one epoch: ``with EpochTimer() as t: ...; t.add(n)``."""
-
-    def __init__(self) -> None:
-        self.images = 0
-        self.seconds = 0.0
-        self._start = 0.0
-
-    def __enter__(self) -> EpochTimer:
-        self._start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.seconds = time.perf_counter() - self._start
-
-    def elapsed(self) -> float:
-        """Seconds since the epoch started (inside the block, e.g. before validation)."""
-        return time.perf_counter() - self._start
-
-    def add(self, n: int) -> None:
-        self.images += int(n)
-
-    @property
-    def images_per_second(self) -> float:
-        return self.images / self.seconds if self.seconds > 0 else 0.0
-
-
-def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """Move an image batch to ``device`` in the layout its convolutions prefer."""
-    return x.to(device, non_blocking=True).contiguous(memory_format=runtime.memory_format(device))
-
-
-def count_parameters(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

@@ -12,38 +12,33 @@ The stage reports the prototypes' Gram distance to their style before and after 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import itertools
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
-from artstyle import runtime
-from artstyle.data.dataset import to_float
+from artstyle import inference, runtime
+from artstyle.checkpoint import load_model
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
-from artstyle.io import load_checkpoint
+from artstyle.losses.perceptual import gram_distance, gram_matrix, relative_mse, style_loss
 from artstyle.models.autoencoder import ConvAutoencoder
 from artstyle.models.embedder import StylePrototypes
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.params import EmbedderParams, Params, to_dict
-from artstyle.perceptual import gram_distance, gram_matrix, relative_mse, style_loss
 from artstyle.styles import NUM_CLASSES, STYLES
-from artstyle.training.common import to_device
-from artstyle.training.transfer import gram_scales, pick_style_rows, style_targets
+from artstyle.training.loop import Trainer, TrainRun
+from artstyle.training.style_targets import gram_scales, pick_style_rows, style_targets
 
 
 def load_autoencoder(path: str | Path, device: torch.device) -> ConvAutoencoder:
     """The trained autoencoder, frozen and in eval mode (BatchNorm uses its running statistics)."""
-    ckpt = load_checkpoint(path)
-    model = ConvAutoencoder.from_args(ckpt["args"])
-    model.load_state_dict(ckpt["model"])
-    return model.to(device).eval().requires_grad_(False)
+    model, _ = load_model(path, ConvAutoencoder, device)
+    return model.requires_grad_(False)
 
 
-@torch.no_grad()
 def mean_latents(
     autoencoder: ConvAutoencoder, images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch_size: int, device
 ) -> torch.Tensor:
@@ -52,13 +47,13 @@ def mean_latents(
     labels = labels[first]
     sums = torch.zeros(NUM_CLASSES, *autoencoder.latent_shape)
     counts = torch.zeros(NUM_CLASSES)
-    for start in tqdm(range(0, len(rows), batch_size), desc="encode", leave=False):
-        x = to_device(to_float(images[rows[start : start + batch_size]]), device)
-        with runtime.autocast(device):
-            z = autoencoder.encode(x).float().cpu()
-        y = torch.from_numpy(labels[start : start + batch_size])
+    start = 0
+    for z, _ in inference.iterate(autoencoder.encode, inference.chunks(images[rows], batch_size), device,
+                                  desc="encode"):
+        y = torch.from_numpy(labels[start : start + len(z)])
         sums.index_add_(0, y, z)
         counts.index_add_(0, y, torch.ones(len(y)))
+        start += len(z)
     if (counts == 0).any():
         missing = [STYLES[i] for i in torch.nonzero(counts == 0).flatten().tolist()]
         raise ValueError(f"no training images for style(s) {', '.join(missing)}")
@@ -66,19 +61,17 @@ def mean_latents(
 
 
 @dataclass
-class EmbedderRun:
-    model: StylePrototypes
-    prototypes: torch.Tensor  # decoded prototypes [NUM_CLASSES, 3, H, W]
-    initial: torch.Tensor  # decoded mean latents [NUM_CLASSES, 3, H, W]
-    metrics: dict[str, Any]
-    params: dict[str, Any] = field(default_factory=dict)
+class EmbedderRun(TrainRun):
+    prototypes: torch.Tensor = None  # decoded prototypes [NUM_CLASSES, 3, H, W]
+    initial: torch.Tensor = None  # decoded mean latents [NUM_CLASSES, 3, H, W]
 
 
 def train_embedder(
     params: Params,
     store_dir: str | Path,
-    manifests_dir: str | Path,
+    splits_dir: str | Path,
     autoencoder_path: str | Path,
+    *,
     device: torch.device | None = None,
 ) -> EmbedderRun:
     ep: EmbedderParams = params.embedder
@@ -90,7 +83,7 @@ def train_embedder(
     runtime.configure_torch(device)
 
     images = open_images(store_dir)
-    rows, labels = read_manifest(Path(manifests_dir) / "train.csv")
+    rows, labels = read_manifest(Path(splits_dir) / "train.csv")
     autoencoder = load_autoencoder(autoencoder_path, device)
     means = mean_latents(autoencoder, images, rows, labels, ep.batch_size, device)
 
@@ -105,32 +98,30 @@ def train_embedder(
     model = StylePrototypes(autoencoder.latent_shape).to(device)
     model.init_from(means)
     means = means.to(device)
-    all_styles = torch.arange(NUM_CLASSES, device=device)
+    all_styles = torch.arange(NUM_CLASSES)
+
+    def style_grams(z: torch.Tensor) -> list[torch.Tensor]:
+        feats = vgg(autoencoder.decode(z))
+        return [gram_matrix(getattr(feats, n)) for n in ep.style_layers]
 
     def distances() -> torch.Tensor:
-        with torch.no_grad():
-            feats = vgg(autoencoder.decode(model(all_styles)))
-            return gram_distance([gram_matrix(getattr(feats, n)) for n in ep.style_layers], target_list, scale_list)
+        return inference.predict(lambda s: gram_distance(style_grams(model(s)), target_list, scale_list),
+                                 [all_styles], device)
 
-    initial_distance = distances().cpu()
-    optimizer = torch.optim.Adam(model.parameters(), lr=ep.lr)
-    loss_history = []
-    for _ in tqdm(range(ep.steps), desc="prototypes", leave=False):
-        z = model(all_styles)
-        with runtime.autocast(device):
-            feats = vgg(autoencoder.decode(z))
-        loss = ep.style_weight * style_loss(
-            [gram_matrix(getattr(feats, n)) for n in ep.style_layers], target_list, scale_list
-        ) + ep.latent_weight * relative_mse(z, means)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        loss_history.append(loss.item())
-    final_distance = distances().cpu()
+    def loss_fn(net: torch.nn.Module, batch: tuple[torch.Tensor]) -> torch.Tensor:
+        z = net(batch[0])
+        return ep.style_weight * style_loss(style_grams(z), target_list, scale_list) + ep.latent_weight * relative_mse(
+            z, means
+        )
 
-    with torch.no_grad():
-        prototypes = autoencoder.decode(model(all_styles)).float().cpu()
-        initial = autoencoder.decode(means).float().cpu()
+    initial_distance = distances()
+    trainer = Trainer(model, loss_fn, torch.optim.Adam(model.parameters(), lr=ep.lr), device=device)
+    # All 27 prototypes are one batch, optimised ``steps`` times.
+    fit = trainer.fit(itertools.repeat((all_styles,), ep.steps), 1, desc="prototypes", steps_per_epoch=ep.steps)
+    final_distance = distances()
+
+    prototypes = inference.predict(lambda s: autoencoder.decode(model(s)), [all_styles], device)
+    initial = inference.predict(autoencoder.decode, [means], device)
     model.cpu().eval()
     metrics = {
         "steps": ep.steps,
@@ -138,6 +129,7 @@ def train_embedder(
         "prototype_gram_distance": float(final_distance.mean()),
         "styles_improved": int((final_distance < initial_distance).sum()),
     }
-    if loss_history:
-        metrics["final_loss"] = loss_history[-1]
-    return EmbedderRun(model=model, prototypes=prototypes, initial=initial, metrics=metrics, params=to_dict(ep))
+    if fit.step_logs:
+        metrics["final_loss"] = fit.step_logs[-1]["loss"]
+    checkpoint = {"params": to_dict(ep), "seed": params.seed, "autoencoder": str(autoencoder_path), "metrics": metrics}
+    return EmbedderRun(model=model, metrics=metrics, checkpoint=checkpoint, prototypes=prototypes, initial=initial)

@@ -15,25 +15,24 @@ as Impressionism.
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
+import itertools
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
-from tqdm import tqdm
 
 from artstyle import runtime
-from artstyle.data.dataset import StoreDataset, make_loader, to_float
+from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
+from artstyle.losses.perceptual import content_loss, gram_matrix, style_loss, tv_loss
 from artstyle.models.transfer import StyleTransferNet
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.params import Params, TransferParams, to_dict
-from artstyle.perceptual import content_loss, gram_matrix, style_loss, tv_loss
-from artstyle.styles import NUM_CLASSES, STYLES
-from artstyle.training.common import EpochTimer, open_live, to_device, warmup_cosine_scheduler
+from artstyle.styles import NUM_CLASSES
+from artstyle.training.common import warmup_cosine_scheduler
+from artstyle.training.loop import Trainer, TrainRun
+from artstyle.training.style_targets import gram_scales, pick_style_rows, style_targets
 
 
 def check_layers(content_layer: str, style_layers: tuple[str, ...] | list[str]) -> str:
@@ -44,50 +43,6 @@ def check_layers(content_layer: str, style_layers: tuple[str, ...] | list[str]) 
     if not style_layers:
         raise ValueError("style_layers: at least one layer is needed")
     return max((content_layer, *style_layers), key=LAYERS.index)
-
-
-def pick_style_rows(rows: np.ndarray, labels: np.ndarray, per_class: int, seed: int) -> dict[int, np.ndarray]:
-    """Up to ``per_class`` distinct store rows of every style (seeded); an error if a style has none."""
-    rng = np.random.default_rng(seed)
-    picked, missing = {}, []
-    for c in range(NUM_CLASSES):
-        pool = np.unique(rows[labels == c])  # oversampling repeats rows: a repeat adds no information
-        if len(pool) == 0:
-            missing.append(STYLES[c])
-            continue
-        picked[c] = np.sort(rng.choice(pool, size=min(per_class, len(pool)), replace=False))
-    if missing:
-        raise ValueError(f"no training images for style(s) {', '.join(missing)}: their target Grams are undefined")
-    return picked
-
-
-@torch.no_grad()
-def style_targets(
-    vgg: VGGFeatures,
-    images: np.ndarray,
-    style_rows: dict[int, np.ndarray],
-    layers: tuple[str, ...] | list[str],
-    device: torch.device,
-    batch_size: int = 64,
-) -> dict[str, torch.Tensor]:
-    """``{layer: [NUM_CLASSES, C, C]}``: each style's mean Gram matrix over its chosen images."""
-    upto = max(layers, key=LAYERS.index)
-    rows = np.concatenate([style_rows[c] for c in sorted(style_rows)])
-    owner = torch.from_numpy(np.concatenate([np.full(len(style_rows[c]), c) for c in sorted(style_rows)]))
-    counts = torch.bincount(owner, minlength=NUM_CLASSES).clamp_min(1).float()
-    targets = {name: torch.zeros(NUM_CLASSES, vgg.channels(name), vgg.channels(name)) for name in layers}
-    for start in tqdm(range(0, len(rows), batch_size), desc="target Grams", leave=False):
-        x = to_device(to_float(images[rows[start : start + batch_size]]), device)
-        with runtime.autocast(device):
-            feats = vgg(x, upto=upto)
-        for name in layers:
-            targets[name].index_add_(0, owner[start : start + batch_size], gram_matrix(getattr(feats, name)).cpu())
-    return {name: t / counts.view(-1, 1, 1) for name, t in targets.items()}
-
-
-def gram_scales(targets: dict[str, torch.Tensor]) -> dict[str, float]:
-    """Per-layer normaliser of the style loss: the mean square of all styles' targets."""
-    return {name: float(t.pow(2).mean()) for name, t in targets.items()}
 
 
 def style_descriptors(targets: dict[str, torch.Tensor], dim: int, seed: int = 0) -> torch.Tensor:
@@ -113,25 +68,17 @@ def style_descriptors(targets: dict[str, torch.Tensor], dim: int, seed: int = 0)
 
 
 @dataclass
-class TransferRun:
-    model: StyleTransferNet
-    targets: dict[str, torch.Tensor]  # the target Grams the model was trained towards
-    scales: dict[str, float]
-    vgg_source: str
-    image_size: int  # the side the model was trained at (the store's)
-    summary: dict[str, Any]
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-def _cycle(loader):
-    while True:
-        yield from loader
+class TransferRun(TrainRun):
+    targets: dict[str, torch.Tensor] = None  # the target Grams the model was trained towards
+    scales: dict[str, float] = None
+    image_size: int = 0  # the side the model was trained at (the store's)
 
 
 def train_transfer(
     params: Params,
     store_dir: str | Path,
-    manifests_dir: str | Path,
+    splits_dir: str | Path,
+    *,
     live_dir: str | Path | None = None,
     device: torch.device | None = None,
 ) -> TransferRun:
@@ -144,7 +91,7 @@ def train_transfer(
     fmt = runtime.memory_format(device)
 
     images = open_images(store_dir)
-    rows, labels = read_manifest(Path(manifests_dir) / "train.csv")
+    rows, labels = read_manifest(Path(splits_dir) / "train.csv")
     vgg = VGGFeatures(last=deepest).to(device, memory_format=fmt)
     targets = style_targets(
         vgg, images, pick_style_rows(rows, labels, tp.style_images_per_class, params.seed), tp.style_layers, device
@@ -166,54 +113,40 @@ def train_transfer(
     )
     style_gen = torch.Generator().manual_seed(params.seed + 1)
 
-    live = open_live(live_dir)
-    # The summary averages the last tenth of the steps: one batch's loss is too noisy to compare runs by.
-    tail: deque[dict[str, float]] = deque(maxlen=max(1, tp.steps // 10))
-    model.train()
-    try:
-        with EpochTimer() as timer:
-            bar = tqdm(zip(range(tp.steps), _cycle(loader)), total=tp.steps, desc="transfer", leave=False)
-            for step, (x, _) in bar:
-                x = to_device(x, device)
-                style = torch.randint(0, NUM_CLASSES, (x.shape[0],), generator=style_gen).to(device)
-                with runtime.autocast(device):
-                    with torch.no_grad():
-                        content_target = getattr(vgg(x, upto=tp.content_layer), tp.content_layer)
-                    out = model(x, style)
-                    feats = vgg(out, upto=deepest)
-                grams = [gram_matrix(getattr(feats, name)) for name in tp.style_layers]
-                terms = {
-                    "content": content_loss(getattr(feats, tp.content_layer), content_target),
-                    "style": style_loss(grams, [targets_dev[n][style] for n in tp.style_layers],
-                                        [scales[n] for n in tp.style_layers]),
-                    "tv": tv_loss(out),
-                }
-                loss = tp.content_weight * terms["content"] + tp.style_weight * terms["style"] + tp.tv_weight * terms["tv"]
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                timer.add(x.shape[0])
+    def loss_fn(net: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]):
+        x = batch[0]
+        style = torch.randint(0, NUM_CLASSES, (x.shape[0],), generator=style_gen).to(device)
+        with torch.no_grad():
+            content_target = getattr(vgg(x, upto=tp.content_layer), tp.content_layer)
+        out = net(x, style)
+        feats = vgg(out, upto=deepest)
+        grams = [gram_matrix(getattr(feats, name)) for name in tp.style_layers]
+        terms = {
+            "content": content_loss(getattr(feats, tp.content_layer), content_target),
+            "style": style_loss(grams, [targets_dev[n][style] for n in tp.style_layers],
+                                [scales[n] for n in tp.style_layers]),
+            "tv": tv_loss(out),
+        }
+        loss = tp.content_weight * terms["content"] + tp.style_weight * terms["style"] + tp.tv_weight * terms["tv"]
+        return loss, terms
 
-                last = {"loss": loss.item(), **{k: v.item() for k, v in terms.items()}}
-                tail.append(last)
-                bar.set_postfix(content=f"{last['content']:.3f}", style=f"{last['style']:.3f}")
-                if live is not None:
-                    for k, v in last.items():
-                        live.log_metric(f"train/{k}", v)
-                    live.log_metric("lr", optimizer.param_groups[0]["lr"])
-                    live.next_step()
-    finally:
-        if live is not None:
-            live.end()
+    trainer = Trainer(model, loss_fn, optimizer, scheduler, device=device)
+    # Style transfer trains in steps, not epochs: one pass over an endless stream of batches.
+    steps = itertools.islice(itertools.chain.from_iterable(itertools.repeat(loader)), tp.steps)
+    fit = trainer.fit(steps, 1, live_dir=live_dir, log_steps=True, desc="transfer", steps_per_epoch=tp.steps)
 
     model.cpu().eval()
-    summary = {
-        "steps": tp.steps,
-        "images_per_second": timer.images_per_second,
-        "seconds": timer.seconds,
-        **{f"final_{k}": sum(row[k] for row in tail) / len(tail) for k in tail[0]},
+    # The summary averages the last tenth of the steps: one batch's loss is too noisy to compare runs by.
+    tail = fit.step_logs[-max(1, tp.steps // 10):]
+    summary = {"steps": tp.steps, **{f"final_{k}": sum(row[k] for row in tail) / len(tail) for k in tail[0]}}
+    checkpoint = {
+        "params": to_dict(tp),
+        "seed": params.seed,
+        "image_size": int(images.shape[1]),
+        "vgg_source": vgg.source,
+        "style_grams": targets,
+        "gram_scales": scales,
+        "summary": summary,
     }
-    return TransferRun(model=model, targets=targets, scales=scales, vgg_source=vgg.source,
-                       image_size=int(images.shape[1]), summary=summary,
-                       params=to_dict(tp))
+    return TransferRun(model=model, metrics=summary, checkpoint=checkpoint, targets=targets, scales=scales,
+                       image_size=int(images.shape[1]))

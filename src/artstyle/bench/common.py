@@ -1,4 +1,5 @@
-"""What every benchmark section shares: the runtime description recorded with it, and timed rounds."""
+"""What every benchmark section shares: the runtime description recorded with it, timed rounds,
+the JSON file the sections are merged into, and the report line that says how a figure was measured."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import os
 import platform
 import statistics
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm import tqdm
 
 from artstyle import runtime
+from artstyle.fileio import read_json, write_json
 
 # A round: run the workload once, return (seconds, images).
 Round = Callable[[], tuple[float, int]]
@@ -23,7 +27,7 @@ def describe_runtime(device: torch.device, *, compiled: bool = False, pin_memory
     The autocast and memory-format entries are read from :mod:`artstyle.runtime` itself rather than
     restated here, so they stay true if its policy (bf16 autocast + channels_last on CUDA only)
     ever changes. Copies are always issued with ``non_blocking=True`` (see
-    :func:`artstyle.training.common.to_device`); they are only asynchronous from pinned memory to a
+    :func:`artstyle.runtime.to_device`); they are only asynchronous from pinned memory to a
     CUDA device, which is what ``non_blocking`` records.
     """
     cuda = device.type == "cuda"
@@ -74,4 +78,36 @@ def median_rates(
     return (
         {name: float(statistics.median(r)) for name, r in rates.items()},
         {name: len(r) for name, r in rates.items()},
+    )
+
+
+def merge_sections(path: str | Path, sections: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Set each key of ``sections`` in the JSON object at ``path`` (created if missing), keeping the others."""
+    path = Path(path)
+    merged = read_json(path) if path.exists() else {}
+    merged.update(sections)
+    write_json(path, merged)
+    return merged
+
+
+def merge_json(path: str | Path, key: str, results: dict[str, Any]) -> dict[str, Any]:
+    """Set ``key`` in the JSON object at ``path`` (created if missing), keeping the other keys."""
+    return merge_sections(path, {key: results})
+
+
+def stamp(results: dict[str, Any]) -> dict[str, Any]:
+    """``results`` with ``measured_at`` (UTC): bench.json mixes sections from separate runs unless `all` wrote it."""
+    return {**results, "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def on_off(flag: bool) -> str:
+    return "on" if flag else "off"
+
+
+def runtime_line(r: dict[str, Any]) -> str:
+    """One report line from :func:`describe_runtime`'s entries."""
+    return (
+        f"{r['device']} ({r['device_name']}), torch {r['torch']}, {r['threads']} thread(s); autocast "
+        f"{r['autocast']}, channels_last {on_off(r['channels_last'])}, compile {on_off(r['compile'])}, "
+        f"pinned non-blocking copies {on_off(r['non_blocking'])}"
     )

@@ -4,7 +4,8 @@ For each scale the synthetic dataset is rendered at ``scale`` x the ``synthesize
 ``train_images`` / ``test_images`` into a temporary directory (rendering is reported, not part of
 the comparison), indexed with the ``index`` stage's own call and settings, and the classifier
 trains one epoch over the indexed train split with the training-efficiency benchmark's loop
-(:class:`~artstyle.bench_train.ClassifierTrainBench`, after a few untimed warm-up steps).
+(:class:`~artstyle.bench.train.TrainBench`: the training step of
+:func:`artstyle.training.classifier.setup`, after a few untimed warm-up steps).
 
 Linearity is ``(seconds at the largest scale / seconds at the smallest) / (images there / images
 here)``: 1.0 is linear, above 1 grows faster than the data. It divides by the ratio of the images
@@ -31,8 +32,8 @@ import torch
 from tqdm.auto import tqdm
 
 from artstyle import runtime
-from artstyle.bench_common import describe_runtime
-from artstyle.bench_train import ClassifierTrainBench
+from artstyle.bench.common import describe_runtime, runtime_line
+from artstyle.bench.train import TrainBench
 from artstyle.data.dataset import StoreDataset
 from artstyle.data.index import build_store
 from artstyle.data.store import open_images, split_rows
@@ -68,7 +69,7 @@ def _measure_scale(
     index_seconds = time.perf_counter() - start
 
     rows, labels = split_rows(index.records, "train")
-    bench = ClassifierTrainBench(
+    bench = TrainBench(
         StoreDataset(open_images(store), rows, labels), params.classifier, params.seed, device, compile=compile
     )
     bench.train_from_loader(warmup)
@@ -128,3 +129,23 @@ def bench_scaling(
         "warmup_steps": warmup,
         **describe_runtime(device, compiled=compile, pin_memory=device.type == "cuda"),
     }
+
+
+def format_linearity(value: float | None) -> str:
+    return "n/a (one scale)" if value is None else f"{value:.2f}"
+
+
+def scaling_lines(r: dict[str, Any]) -> list[str]:
+    header = ("scale", "images", "index s", "index img/s", "train imgs", "epoch s", "train img/s", "(synth s)")
+    lines = [runtime_line(r), "".join(f"{h:>12}" for h in header)]
+    for row in r["rows"]:
+        lines.append(
+            f"{row['scale']:>11}x{row['images']:>12,}{row['index_seconds']:>12.2f}{row['index_images_per_s']:>12,.0f}"
+            f"{row['train_images']:>12,}{row['epoch_seconds']:>12.2f}{row['train_images_per_s']:>12,.1f}"
+            f"{row['synthesize_seconds']:>12.1f}"
+        )
+    lines.append(
+        f"linearity (time growth / data growth, largest vs smallest scale; 1.0 = linear): "
+        f"index {format_linearity(r['index_linearity'])}, train {format_linearity(r['train_linearity'])}"
+    )
+    return lines

@@ -35,16 +35,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
-from artstyle import runtime
+from artstyle import inference, runtime
+from artstyle.checkpoint import load_model
 from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
 from artstyle.evaluation.clustering import clustering_scores, silhouette
-from artstyle.io import load_checkpoint, save_npz
+from artstyle.fileio import save_npz
 from artstyle.models.autoencoder import ConvAutoencoder
 from artstyle.params import ClusterParams, Params
 from artstyle.styles import NUM_CLASSES
@@ -58,28 +57,21 @@ FEATURE_KINDS = ("flat", "pooled", "flat+pooled")
 
 
 def load_autoencoder(path: str | Path) -> ConvAutoencoder:
-    ckpt = load_checkpoint(path)
-    model = ConvAutoencoder.from_args(ckpt["args"])
-    model.load_state_dict(ckpt["model"])
-    return model.eval()
+    return load_model(path, ConvAutoencoder)[0]
 
 
-@torch.no_grad()
 def encode_latents(
     model: ConvAutoencoder, images: np.ndarray, rows: np.ndarray, batch_size: int = 256, device=None
 ) -> np.ndarray:
-    """Latent maps float32 [N, C, h, w] of the store ``rows`` (in the given order)."""
+    """Latent maps float32 [N, C, h, w] of the store ``rows`` (in the given order), a batch at a time."""
     device = device or runtime.pick_device()
     model = model.to(device).eval()
     rows = np.asarray(rows, dtype=np.int64)
     ds = StoreDataset(images, rows, np.zeros(len(rows), dtype=np.int64))
     out = np.empty((len(rows),) + tuple(model.latent_shape), dtype=np.float32)
     i = 0
-    for x, _ in tqdm(make_loader(ds, batch_size), desc="encode", leave=False):
-        x = x.to(device).contiguous(memory_format=runtime.memory_format(device))
-        with runtime.autocast(device):
-            z = model.encode(x)
-        out[i : i + len(z)] = z.float().cpu().numpy()
+    for z, _ in inference.iterate(lambda b: model.encode(b[0]), make_loader(ds, batch_size), device, desc="encode"):
+        out[i : i + len(z)] = z.numpy()
         i += len(z)
     return out
 
@@ -242,20 +234,20 @@ class ClusterRun:
 
 
 def cluster_latents(
-    params: Params, store_dir: str | Path, manifests_dir: str | Path, model_path: str | Path, device=None
+    params: Params, store_dir: str | Path, splits_dir: str | Path, model_path: str | Path, *, device=None
 ) -> ClusterRun:
     """Encode unique train rows and the test manifest, fit on train, score on test (see module doc)."""
     cp: ClusterParams = params.cluster
     runtime.seed_everything(params.seed)
     device = device or runtime.pick_device()
-    manifests_dir = Path(manifests_dir)
+    splits_dir = Path(splits_dir)
     images = open_images(store_dir)
     model = load_autoencoder(model_path)
 
-    train_rows_all, train_labels_all = read_manifest(manifests_dir / "train.csv")
+    train_rows_all, train_labels_all = read_manifest(splits_dir / "train.csv")
     train_rows, first = np.unique(train_rows_all, return_index=True)
     train_labels = train_labels_all[first]
-    test_rows, test_labels = read_manifest(manifests_dir / "test.csv")
+    test_rows, test_labels = read_manifest(splits_dir / "test.csv")
     k = cp.k or NUM_CLASSES
 
     latents = {

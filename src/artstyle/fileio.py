@@ -1,4 +1,4 @@
-"""Atomic writes, JSON metrics and self-describing checkpoints.
+"""Atomic writes of files, directories, JSON, arrays and figures (checkpoints: :mod:`artstyle.checkpoint`).
 
 Every output goes to a temporary file in the same directory first and is renamed into place, so an
 interrupted stage never leaves a half-written file that DVC would then cache.
@@ -105,32 +105,30 @@ def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
 
 
 def save_figure(path: str | Path, fig: Any, dpi: int = 110) -> None:
-    """Save a matplotlib Figure atomically and close it."""
+    """Save a matplotlib Figure atomically and close it.
+
+    PNGs are deflated with the RLE strategy: matplotlib writes them through Pillow, whose default
+    strategy gives different bytes under zlib and zlib-ng (whichever libz the machine loads), so
+    a committed plot would read as modified on another machine with identical pixels.
+    """
+    import zlib
+
     import matplotlib.pyplot as plt
 
     path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    extra = {"pil_kwargs": {"compress_level": 9, "compress_type": zlib.Z_RLE}} if fmt == "png" else {}
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=fmt, **extra)
     plt.close(fig)
 
 
-def save_checkpoint(
-    path: str | Path, model: Any, args: dict[str, Any], classes: list[str] | tuple[str, ...], **extra: Any
-) -> None:
-    """Save ``{"model": state_dict, "args": ..., "classes": [...], **extra}`` atomically.
+def split_breakdowns(summary: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(scalar totals for ``dvc metrics``, per-style breakdowns for a plain JSON report file).
 
-    Only tensors and plain Python values go in, so the file loads with ``weights_only=True``.
+    27 per-style columns in front of accuracy would make ``dvc exp show`` and ``dvc metrics show``
+    unreadable; the breakdowns stay in a JSON output that is not a metric (and in the plots).
     """
-    import torch
-
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    payload = {"model": state, "args": dict(args), "classes": list(classes), **extra}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-
-
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load a checkpoint written by :func:`save_checkpoint`, without unpickling arbitrary objects."""
-    import torch
-
-    return torch.load(path, map_location="cpu", weights_only=True)
+    totals = {k: v for k, v in summary.items() if not isinstance(v, dict)}
+    breakdowns = {k: v for k, v in summary.items() if isinstance(v, dict)}
+    return totals, breakdowns

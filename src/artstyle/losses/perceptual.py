@@ -20,9 +20,11 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     comparable to the Gram of another at a different resolution.
     """
     b, c, h, w = features.shape
-    # float32 even under bf16 autocast: the sum over H*W positions loses precision in bf16.
-    f = features.float().reshape(b, c, h * w)
-    return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
+    # float32 even under bf16 autocast (which would run bmm in bf16): the sum over H*W positions
+    # loses precision in bf16.
+    with torch.autocast(features.device.type, enabled=False):
+        f = features.float().reshape(b, c, h * w)
+        return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
 
 
 def relative_mse(x: torch.Tensor, target: torch.Tensor, scale: torch.Tensor | float | None = None) -> torch.Tensor:

@@ -1,0 +1,261 @@
+"""The command line: ``python -m artstyle.bench data|train|stylize|scaling|all`` (see :mod:`artstyle.bench`).
+
+Each subcommand checks its inputs first (one line naming the missing one and the stage that makes
+it, exit code 2), runs its section and merges the result into ``--out`` under the section's key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+import artstyle.bench
+from artstyle import runtime
+from artstyle.bench.common import merge_json, merge_sections, stamp
+from artstyle.bench.data import bench_data, data_lines
+from artstyle.bench.scaling import bench_scaling, format_linearity, scaling_lines
+from artstyle.bench.stylize import TRANSFER_HINT, bench_stylize, stylize_lines
+from artstyle.bench.train import bench_train, train_lines
+from artstyle.data.store import IMAGES_FILE, INDEX_FILE
+from artstyle.params import ParamsError, load_params
+
+app = typer.Typer(add_completion=False, help=artstyle.bench.__doc__.split("\n\n")[0])
+
+
+@app.callback()
+def _group() -> None:
+    """Loader and model benchmarks (results merged into one JSON file)."""
+
+
+def summary_lines(results: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per headline figure, with its target where one is set."""
+
+    def verdict(value: float, target: float) -> str:
+        return "met" if value >= target else "NOT met"
+
+    d, t, s, sc = results["data"], results["train"], results["stylize"], results["scaling"]
+    span = f"{sc['rows'][-1]['scale']}x vs {sc['rows'][0]['scale']}x"
+    rows = [
+        ("data: store / PIL loader images/s", f"{d['ratio']:.1f}x",
+         f">= {d['ratio_target']:g}x  {verdict(d['ratio'], d['ratio_target'])}"),
+        ("train: end to end / compute only", f"{t['efficiency']:.3f}",
+         f">= {t['efficiency_target']:g}  {verdict(t['efficiency'], t['efficiency_target'])}"),
+        (f"stylize {s['size']}x{s['size']}, batch 1", f"{s['ms_per_image']:.2f} ms", "(reported)"),
+        (f"index linearity ({span})", format_linearity(sc["index_linearity"]), "1.0 = linear"),
+        (f"train linearity ({span})", format_linearity(sc["train_linearity"]), "1.0 = linear"),
+    ]
+    return [f"{'figure':<40}{'measured':>16}   target"] + [f"{a:<40}{b:>16}   {c}" for a, b, c in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------
+
+# Shared option declarations (Typer only reads them), so every subcommand spells them alike.
+OUT = typer.Option(Path("metrics/bench.json"), help="JSON to merge the results into")
+STORE = typer.Option(Path("data/store"), help="image store (index.csv + images.npy)")
+ROOT = typer.Option(Path("data/synthetic"), help="the image tree the store was built from")
+MANIFEST = typer.Option(Path("data/manifests/train.csv"), help="the classifier's training manifest")
+MODEL = typer.Option(Path("models/transfer.pt"), help="transfer checkpoint")
+PARAMS = typer.Option(Path("params.yaml"), help="params file (classifier, synthesize, index, data sections)")
+DEVICE = typer.Option(None, help="torch device, e.g. cuda, cuda:1, cpu (default: cuda if available)")
+COMPILE = typer.Option(False, "--compile/--no-compile", help="torch.compile the model (meant for CUDA)")
+SCALES = typer.Option("1,2,4", help="comma-separated dataset multiples of the base size")
+BASE_TRAIN = typer.Option(None, min=27, help="1x train images (default: params synthesize.train_images)")
+BASE_TEST = typer.Option(None, min=27, help="1x test images (default: params synthesize.test_images)")
+WORKDIR = typer.Option(None, help="where the scaled trees are rendered (default: the system temp dir)")
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code=2)
+
+
+def _require(path: Path, hint: str) -> None:
+    """Stop with one line naming the missing input and how to make it (before any minute is spent)."""
+    if not path.exists():
+        _fail(f"{path} not found: {hint}")
+
+
+def _require_store(store: Path) -> None:
+    for name in (INDEX_FILE, IMAGES_FILE):
+        _require(store / name, "build the store with `dvc repro index` (or pass --store)")
+
+
+def _load_params(path: Path):
+    try:
+        return load_params(path)
+    except ParamsError as e:
+        _fail(str(e))
+
+
+def _parse_scales(text: str) -> list[int]:
+    try:
+        scales = sorted({int(s) for s in text.split(",") if s.strip()})
+    except ValueError:
+        scales = []
+    if not scales or scales[0] < 1:
+        _fail(f"--scales: expected comma-separated integers >= 1, e.g. 1,2,4; got {text!r}")
+    return scales
+
+
+def _echo(lines: list[str]) -> None:
+    for line in lines:
+        typer.echo(line)
+
+
+@app.command("data")
+def data(
+    store: Path = STORE,
+    root: Path = ROOT,
+    batch_size: int = typer.Option(64, min=1),
+    images: int = typer.Option(2000, min=1, help="images per pass (fewer if the store is smaller)"),
+    repeats: int = typer.Option(
+        3, min=1, help="at least this many timed passes per loader (median reported)"
+    ),
+    min_seconds: float = typer.Option(1.0, min=0.0, help="...and at least this long per loader"),
+    threads: int = typer.Option(
+        1, min=1, help="torch intra-op threads while timing (1, as in a loader worker)"
+    ),
+    out: Path = OUT,
+) -> None:
+    """Store loader vs per-item PIL decoding: images/s and their ratio (key 'data')."""
+    _require_store(store)
+    _require(root, "render the tree with `dvc repro synthesize` (or pass --root)")
+    r = stamp(bench_data(
+        store,
+        root,
+        batch_size=batch_size,
+        images=images,
+        repeats=repeats,
+        min_seconds=min_seconds,
+        threads=threads,
+    ))
+    merge_json(out, "data", r)
+    _echo(data_lines(r))
+
+
+@app.command("train")
+def train(
+    store: Path = STORE,
+    manifest: Path = MANIFEST,
+    params: Path = PARAMS,
+    steps: int = typer.Option(20, min=1, help="steps per timed round"),
+    warmup: int = typer.Option(5, min=0, help="untimed steps of each workload first"),
+    repeats: int = typer.Option(3, min=1, help="at least this many rounds (median reported)"),
+    min_seconds: float = typer.Option(2.0, min=0.0, help="...and at least this long per workload"),
+    device: str | None = DEVICE,
+    compile: bool = COMPILE,
+    out: Path = OUT,
+) -> None:
+    """Classifier training images/s, end to end vs compute only, and their ratio (key 'train')."""
+    p = _load_params(params)
+    _require_store(store)
+    _require(manifest, "write the manifests with `dvc repro resample` (or pass --manifest)")
+    r = stamp(bench_train(
+        store, manifest, p.classifier, p.seed, steps=steps, warmup=warmup, repeats=repeats,
+        min_seconds=min_seconds, device=runtime.pick_device(device), compile=compile,
+    ))
+    merge_json(out, "train", r)
+    _echo(train_lines(r))
+
+
+@app.command("stylize")
+def stylize(
+    model: Path = MODEL,
+    size: int = typer.Option(256, min=16, help="side of the square input"),
+    repeats: int = typer.Option(20, min=1, help="timed runs (median reported)"),
+    warmup: int = typer.Option(3, min=0, help="untimed runs first"),
+    device: str | None = DEVICE,
+    compile: bool = COMPILE,
+    out: Path = OUT,
+) -> None:
+    """Transfer network latency at SIZE x SIZE, batch 1 (key 'stylize')."""
+    _require(model, TRANSFER_HINT)
+    r = stamp(bench_stylize(model, size, repeats, warmup, runtime.pick_device(device), compile))
+    merge_json(out, "stylize", r)
+    _echo(stylize_lines(r))
+
+
+@app.command("scaling")
+def scaling(
+    params: Path = PARAMS,
+    scales: str = SCALES,
+    base_train_images: int | None = BASE_TRAIN,
+    base_test_images: int | None = BASE_TEST,
+    warmup: int = typer.Option(2, min=0, help="untimed training steps before each timed epoch"),
+    workdir: Path | None = WORKDIR,
+    device: str | None = DEVICE,
+    compile: bool = COMPILE,
+    out: Path = OUT,
+) -> None:
+    """Index and training-epoch time at 1x..4x the dataset, and their linearity (key 'scaling')."""
+    p = _load_params(params)
+    r = stamp(bench_scaling(
+        p, _parse_scales(scales), base_train_images=base_train_images, base_test_images=base_test_images,
+        warmup=warmup, device=runtime.pick_device(device), compile=compile, workdir=workdir,
+    ))
+    merge_json(out, "scaling", r)
+    _echo(scaling_lines(r))
+
+
+@app.command("all")
+def all_(
+    store: Path = STORE,
+    root: Path = ROOT,
+    manifest: Path = MANIFEST,
+    model: Path = MODEL,
+    params: Path = PARAMS,
+    train_steps: int = typer.Option(20, min=1, help="training steps per timed round"),
+    min_seconds: float = typer.Option(
+        2.0, min=0.0, help="timed seconds per workload, at least, for the data and train figures"
+    ),
+    stylize_size: int = typer.Option(256, min=16, help="side of the stylize latency input"),
+    scales: str = SCALES,
+    base_train_images: int | None = BASE_TRAIN,
+    base_test_images: int | None = BASE_TEST,
+    workdir: Path | None = WORKDIR,
+    device: str | None = DEVICE,
+    compile: bool = COMPILE,
+    out: Path = OUT,
+) -> None:
+    """data + train + stylize + scaling in one run, written together; prints every figure and target."""
+    # Every input is checked first: a missing checkpoint should not surface after minutes of timing.
+    p = _load_params(params)
+    _require_store(store)
+    _require(root, "render the tree with `dvc repro synthesize` (or pass --root)")
+    _require(manifest, "write the manifests with `dvc repro resample` (or pass --manifest)")
+    _require(model, TRANSFER_HINT)
+    scale_list = _parse_scales(scales)
+    dev = runtime.pick_device(device)
+
+    results: dict[str, dict[str, Any]] = {}
+    typer.echo("== data: store loader vs PIL decode per item")
+    results["data"] = stamp(bench_data(store, root, min_seconds=min_seconds))
+    _echo(data_lines(results["data"]))
+    typer.echo("\n== train: classifier end to end vs compute only")
+    results["train"] = stamp(
+        bench_train(
+            store, manifest, p.classifier, p.seed, steps=train_steps, min_seconds=min_seconds, device=dev,
+            compile=compile,
+        )
+    )
+    _echo(train_lines(results["train"]))
+    typer.echo("\n== stylize: transfer latency")
+    results["stylize"] = stamp(bench_stylize(model, stylize_size, device=dev, compile=compile))
+    _echo(stylize_lines(results["stylize"]))
+    typer.echo(f"\n== scaling: index and training epoch at {', '.join(f'{s}x' for s in scale_list)}")
+    results["scaling"] = stamp(bench_scaling(
+        p, scale_list, base_train_images=base_train_images, base_test_images=base_test_images,
+        device=dev, compile=compile, workdir=workdir,
+    ))
+    _echo(scaling_lines(results["scaling"]))
+
+    # Written once at the end, so bench.json never holds a half-finished run's sections.
+    merge_sections(out, results)
+    typer.echo("\n== summary")
+    _echo(summary_lines(results))
+    typer.echo(f"-> {out}")
+

@@ -1,0 +1,86 @@
+"""Self-describing checkpoints: one way to save a model and one way to load it.
+
+A checkpoint is ``{"model": state_dict, "model_class": name, "args": {...}, "classes": [...], **extra}``
+holding only tensors and plain Python values, so it loads with ``torch.load(weights_only=True)``
+(no arbitrary unpickling of a file a user got from elsewhere), and the model class rebuilds itself
+from ``args`` (nanoGPT's convention).
+
+The bytes are a function of the contents: ``torch.save`` names the zip archive's root folder
+after the file it writes to, so saving straight into the temporary file of an atomic write would
+embed its random name and give the same weights a new md5 (and DVC a reason to rerun everything
+downstream). Serialising into memory first gives the fixed archive name ``archive``.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, TypeVar
+
+from artstyle.errors import InputError
+from artstyle.fileio import write_bytes
+
+M = TypeVar("M")
+
+
+class CheckpointError(InputError):
+    """A checkpoint that does not hold what the caller needs; one line naming the file."""
+
+
+def checkpoint_bytes(
+    model: Any, args: dict[str, Any], classes: list[str] | tuple[str, ...], **extra: Any
+) -> bytes:
+    """The serialised checkpoint: the same state always gives the same bytes."""
+    import torch
+
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    payload = {
+        "model": state,
+        "model_class": type(model).__name__,
+        "args": dict(args),
+        "classes": list(classes),
+        **extra,
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return buffer.getvalue()
+
+
+def save_checkpoint(
+    path: str | Path, model: Any, args: dict[str, Any], classes: list[str] | tuple[str, ...], **extra: Any
+) -> None:
+    """Write :func:`checkpoint_bytes` atomically (temporary file + rename)."""
+    write_bytes(path, checkpoint_bytes(model, args, classes, **extra))
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a checkpoint written by :func:`save_checkpoint`, without unpickling arbitrary objects."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: checkpoint not found")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_model(path: str | Path, cls: type[M], device: Any = None) -> tuple[M, dict[str, Any]]:
+    """Rebuild ``cls`` from the checkpoint at ``path``; return it in eval mode on ``device`` and the dict.
+
+    The checkpoint's recorded class (when it has one) must be ``cls``, and its class list must be
+    today's :data:`artstyle.styles.STYLES`: a model trained on another label order would otherwise
+    predict the wrong names silently (the course's label-order bug).
+    """
+    from artstyle import runtime
+    from artstyle.styles import STYLES
+
+    ckpt = load_checkpoint(path)
+    recorded = ckpt.get("model_class")
+    if recorded is not None and recorded != cls.__name__:
+        raise CheckpointError(f"{path}: holds a {recorded}, expected a {cls.__name__}")
+    if "classes" in ckpt and list(ckpt["classes"]) != list(STYLES):
+        raise CheckpointError(f"{path}: its style list differs from artstyle.styles.STYLES")
+    model = cls.from_args(ckpt["args"])
+    model.load_state_dict(ckpt["model"])
+    if device is not None:
+        model = model.to(device, memory_format=runtime.memory_format(device))
+    return model.eval(), ckpt

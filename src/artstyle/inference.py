@@ -1,0 +1,88 @@
+"""Batched inference: the one place that moves batches to the device, runs them under no_grad and
+autocast, and brings float32 results back to the CPU.
+
+``fn`` receives each batch already on the device (a tensor, or the tuple the batches are); its
+output (a tensor, or a tuple of tensors) comes back as float32 on the CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from artstyle import runtime
+
+
+def chunks(data: Any, batch_size: int) -> Iterator[Any]:
+    """Consecutive batches of ``data``, or of every array of a tuple ``data`` alike (yielding tuples).
+
+    uint8 store images [N, H, W, 3] become float [B, 3, H, W] in [0, 1].
+    """
+    from artstyle.data.dataset import to_float
+
+    def part(array, start):
+        piece = array[start : start + batch_size]
+        if isinstance(piece, np.ndarray) and piece.dtype == np.uint8:
+            return to_float(piece)
+        return torch.as_tensor(piece)
+
+    arrays = data if isinstance(data, tuple) else (data,)
+    for start in range(0, len(arrays[0]), batch_size):
+        parts = tuple(part(a, start) for a in arrays)
+        yield parts if isinstance(data, tuple) else parts[0]
+
+
+def n_chunks(n: int, batch_size: int) -> int:
+    """How many batches :func:`chunks` yields for ``n`` items (for progress bars)."""
+    return -(-n // batch_size)
+
+
+def _to_cpu(out: Any) -> Any:
+    if isinstance(out, (tuple, list)):
+        return type(out)(_to_cpu(o) for o in out)
+    return out.float().cpu()
+
+
+@torch.no_grad()
+def iterate(
+    fn: Callable[[Any], Any], batches: Iterable[Any], device: torch.device, *, desc: str | None = None,
+    total: int | None = None,
+) -> Iterator[tuple[Any, Any]]:
+    """Yield ``(fn(batch on device) as float32 CPU, batch)`` for every batch (a progress bar with ``desc``)."""
+    for batch in tqdm(batches, desc=desc, total=total, leave=False, disable=desc is None):
+        with runtime.autocast(device):
+            out = fn(runtime.to_device(batch, device))
+        yield _to_cpu(out), batch
+
+
+def predict(
+    fn: Callable[[Any], torch.Tensor], batches: Iterable[Any], device: torch.device, *, desc: str | None = None,
+    total: int | None = None,
+) -> torch.Tensor:
+    """All of ``fn``'s outputs concatenated along the batch axis (float32, CPU); empty if no batches."""
+    outs = [out for out, _ in iterate(fn, batches, device, desc=desc, total=total)]
+    return torch.cat(outs) if outs else torch.zeros(0)
+
+
+def predict_labelled(
+    model: torch.nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], device: torch.device,
+    *, desc: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(outputs float32 [N, ...], labels int64 [N]) of ``model`` (in eval mode) over an (x, y) loader.
+
+    The model's train/eval mode is restored afterwards (validation runs inside training).
+    """
+    was_training = model.training
+    model.eval()
+    outs, labels = [], []
+    for out, (_, y) in iterate(lambda b: model(b[0]), loader, device, desc=desc):
+        outs.append(out.numpy())
+        labels.append(y.numpy())
+    model.train(was_training)
+    if not outs:
+        return np.zeros((0, getattr(model, "num_classes", 0)), dtype=np.float32), np.zeros(0, dtype=np.int64)
+    return np.concatenate(outs), np.concatenate(labels).astype(np.int64)

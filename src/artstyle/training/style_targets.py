@@ -1,0 +1,62 @@
+"""Each style's target statistics: the mean Gram matrices of a few of its training images.
+
+The transfer network is trained towards them and the style embedder's prototypes are optimised
+towards them; a target built from many paintings describes the style rather than one painting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from artstyle import inference
+from artstyle.losses.perceptual import gram_matrix
+from artstyle.models.vgg import LAYERS, VGGFeatures
+from artstyle.styles import NUM_CLASSES, STYLES
+
+
+def pick_style_rows(rows: np.ndarray, labels: np.ndarray, per_class: int, seed: int) -> dict[int, np.ndarray]:
+    """Up to ``per_class`` distinct store rows of every style (seeded); an error if a style has none."""
+    rng = np.random.default_rng(seed)
+    picked, missing = {}, []
+    for c in range(NUM_CLASSES):
+        pool = np.unique(rows[labels == c])  # oversampling repeats rows: a repeat adds no information
+        if len(pool) == 0:
+            missing.append(STYLES[c])
+            continue
+        picked[c] = np.sort(rng.choice(pool, size=min(per_class, len(pool)), replace=False))
+    if missing:
+        raise ValueError(f"no training images for style(s) {', '.join(missing)}: their target Grams are undefined")
+    return picked
+
+
+def style_targets(
+    vgg: VGGFeatures,
+    images: np.ndarray,
+    style_rows: dict[int, np.ndarray],
+    layers: tuple[str, ...] | list[str],
+    device: torch.device,
+    batch_size: int = 64,
+) -> dict[str, torch.Tensor]:
+    """``{layer: [NUM_CLASSES, C, C]}``: each style's mean Gram matrix over its chosen images."""
+    upto = max(layers, key=LAYERS.index)
+    rows = np.concatenate([style_rows[c] for c in sorted(style_rows)])
+    owner = torch.from_numpy(np.concatenate([np.full(len(style_rows[c]), c) for c in sorted(style_rows)]))
+    counts = torch.bincount(owner, minlength=NUM_CLASSES).clamp_min(1).float()
+    targets = {name: torch.zeros(NUM_CLASSES, vgg.channels(name), vgg.channels(name)) for name in layers}
+
+    def grams(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        feats = vgg(x, upto=upto)
+        return tuple(gram_matrix(getattr(feats, name)) for name in layers)
+
+    start = 0
+    for out, _ in inference.iterate(grams, inference.chunks(images[rows], batch_size), device, desc="target Grams"):
+        for name, g in zip(layers, out):
+            targets[name].index_add_(0, owner[start : start + len(g)], g)
+        start += len(out[0])
+    return {name: t / counts.view(-1, 1, 1) for name, t in targets.items()}
+
+
+def gram_scales(targets: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Per-layer normaliser of the style loss: the mean square of all styles' targets."""
+    return {name: float(t.pow(2).mean()) for name, t in targets.items()}
