@@ -176,3 +176,24 @@ def test_load_model_rebuilds_and_checks_the_class(tmp_path):
         load_model(path, ConvAutoencoder)
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "none.pt", StyleNet)
+
+
+def test_training_iterates_the_loader_once_per_epoch():
+    """A second iterator per epoch would advance the loader's generator (another shuffle) and, with
+    workers, start them twice: tqdm.auto's asyncio wrapper did exactly that."""
+    from artstyle.training.loop import Trainer
+
+    class CountingLoader:
+        def __init__(self):
+            self.iterations = 0
+
+        def __iter__(self):  # eager, like DataLoader.__iter__ (which draws its shuffle seed here)
+            self.iterations += 1
+            return iter([(torch.ones(2, 3),)])
+
+    model = torch.nn.Linear(3, 1)
+    trainer = Trainer(model, lambda net, b: net(b[0]).pow(2).mean(), torch.optim.SGD(model.parameters(), lr=0.1),
+                      device=torch.device("cpu"))
+    loader = CountingLoader()
+    result = trainer.fit(loader, 3, progress=True)
+    assert loader.iterations == 3 and len(result.step_logs) == 3

@@ -12,7 +12,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+
+# Plain tqdm, not tqdm.auto: its asyncio wrapper calls iter() on the iterable when the bar is made
+# and again when it is looped over, so a DataLoader would draw its shuffle twice per epoch.
+from tqdm import tqdm
 
 from artstyle import runtime
 

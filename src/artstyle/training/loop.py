@@ -26,7 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
+
+# Plain tqdm, not tqdm.auto: its asyncio wrapper calls iter() on the iterable when the bar is made
+# and again when it is looped over, so a DataLoader would draw its shuffle twice per epoch.
+from tqdm import tqdm
 
 from artstyle import distributed, runtime
 from artstyle.training.common import open_live
