@@ -37,3 +37,13 @@ def test_every_stage_and_metrics_file_is_in_the_readme():
             path = next(iter(entry)) if isinstance(entry, dict) else entry
             if path.startswith("metrics/"):
                 assert path in README, path
+
+
+def test_the_readme_table_lists_no_removed_param():
+    import re
+
+    keys = {key for key, _, _ in _params_table_rows()}
+    section = README.split("## Parameters", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `([a-z_.]+)` \| `", section, flags=re.M)
+    assert len(listed) > 50
+    assert sorted(set(listed) - keys) == [], "README rows for keys params.yaml no longer has"

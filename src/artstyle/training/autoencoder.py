@@ -64,9 +64,9 @@ def one_per_style(rows: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.
 class AutoencoderRun(TrainRun):
     """The best model, test metrics and example images (one test image per style)."""
 
-    examples: torch.Tensor = None  # originals [K, 3, H, W]
-    reconstructions: torch.Tensor = None  # [K, 3, H, W]
-    example_labels: np.ndarray = None  # [K]
+    examples: torch.Tensor | None = None  # originals [K, 3, H, W]
+    reconstructions: torch.Tensor | None = None  # [K, 3, H, W]
+    example_labels: np.ndarray | None = None  # [K]
 
 
 def train_autoencoder(

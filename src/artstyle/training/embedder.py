@@ -62,8 +62,8 @@ def mean_latents(
 
 @dataclass
 class EmbedderRun(TrainRun):
-    prototypes: torch.Tensor = None  # decoded prototypes [NUM_CLASSES, 3, H, W]
-    initial: torch.Tensor = None  # decoded mean latents [NUM_CLASSES, 3, H, W]
+    prototypes: torch.Tensor | None = None  # decoded prototypes [NUM_CLASSES, 3, H, W]
+    initial: torch.Tensor | None = None  # decoded mean latents [NUM_CLASSES, 3, H, W]
 
 
 def train_embedder(

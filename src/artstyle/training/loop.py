@@ -45,13 +45,6 @@ class FitResult:
     step_logs: list[dict[str, float]]  # one row per optimiser step: loss and the loss_fn's terms
     best_epoch: int  # 1-based; 0 when no epoch was ever selected (e.g. a NaN validation loss)
     best_score: float | None
-    images: int = 0  # training images seen (all ranks)
-    seconds: float = 0.0  # wall time of the training steps (validation excluded)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def images_per_second(self) -> float:
-        return self.images / self.seconds if self.seconds > 0 else 0.0
 
 
 @dataclass
@@ -157,7 +150,6 @@ class Trainer:
         history: list[dict[str, float]] = []
         step_logs: list[dict[str, float]] = []
         best_score, best_epoch, best_state = -math.inf, 0, None
-        images, seconds = 0, 0.0
         try:
             for epoch in range(epochs):
                 if ctx is not None and ctx.distributed and hasattr(sampler, "set_epoch"):
@@ -190,8 +182,6 @@ class Trainer:
                 val = validate() if validate is not None else {}
                 if ctx is not None:
                     loss_sum, seen = distributed.all_reduce_sums([loss_sum, seen], ctx)
-                images += int(seen)
-                seconds += train_seconds
                 row = {"epoch": epoch + 1, "train_loss": loss_sum / max(1, seen), **val, "lr": self.lr()}
                 history.append(row)
                 if live is not None and not log_steps:
@@ -219,8 +209,6 @@ class Trainer:
                 step_logs=step_logs,
                 best_epoch=best_epoch,
                 best_score=None if best_score == -math.inf else float(best_score),
-                images=images,
-                seconds=seconds,
             )
             if live is not None and summary is not None:
                 live.summary.update(summary(result))

@@ -69,8 +69,8 @@ def style_descriptors(targets: dict[str, torch.Tensor], dim: int, seed: int = 0)
 
 @dataclass
 class TransferRun(TrainRun):
-    targets: dict[str, torch.Tensor] = None  # the target Grams the model was trained towards
-    scales: dict[str, float] = None
+    targets: dict[str, torch.Tensor] | None = None  # the target Grams the model was trained towards
+    scales: dict[str, float] | None = None
     image_size: int = 0  # the side the model was trained at (the store's)
 
 
