@@ -1,7 +1,8 @@
 """The command line: ``python -m artstyle.bench data|train|stylize|scaling|all`` (see :mod:`artstyle.bench`).
 
 Each subcommand checks its inputs first (one line naming the missing one and the stage that makes
-it, exit code 2), runs its section and merges the result into ``--out`` under the section's key.
+it, exit code 2: the stages' own ``@stage`` contract), runs its section and merges the result into
+``--out`` under the section's key.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from artstyle.bench.scaling import bench_scaling, format_linearity, scaling_line
 from artstyle.bench.stylize import TRANSFER_HINT, bench_stylize, stylize_lines
 from artstyle.bench.train import bench_train, train_lines
 from artstyle.data.store import IMAGES_FILE, INDEX_FILE
-from artstyle.params import ParamsError, load_params
+from artstyle.errors import InputError
+from artstyle.params import load_params
+from artstyle.stage import stage
 
 app = typer.Typer(add_completion=False, help=artstyle.bench.__doc__.split("\n\n")[0])
 
@@ -68,27 +71,15 @@ BASE_TEST = typer.Option(None, min=27, help="1x test images (default: params syn
 WORKDIR = typer.Option(None, help="where the scaled trees are rendered (default: the system temp dir)")
 
 
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code=2)
-
-
 def _require(path: Path, hint: str) -> None:
     """Stop with one line naming the missing input and how to make it (before any minute is spent)."""
     if not path.exists():
-        _fail(f"{path} not found: {hint}")
+        raise InputError(f"{path} not found: {hint}")
 
 
 def _require_store(store: Path) -> None:
     for name in (INDEX_FILE, IMAGES_FILE):
         _require(store / name, "build the store with `dvc repro index` (or pass --store)")
-
-
-def _load_params(path: Path):
-    try:
-        return load_params(path)
-    except ParamsError as e:
-        _fail(str(e))
 
 
 def _parse_scales(text: str) -> list[int]:
@@ -97,7 +88,7 @@ def _parse_scales(text: str) -> list[int]:
     except ValueError:
         scales = []
     if not scales or scales[0] < 1:
-        _fail(f"--scales: expected comma-separated integers >= 1, e.g. 1,2,4; got {text!r}")
+        raise InputError(f"--scales: expected comma-separated integers >= 1, e.g. 1,2,4; got {text!r}")
     return scales
 
 
@@ -107,6 +98,7 @@ def _echo(lines: list[str]) -> None:
 
 
 @app.command("data")
+@stage
 def data(
     store: Path = STORE,
     root: Path = ROOT,
@@ -138,6 +130,7 @@ def data(
 
 
 @app.command("train")
+@stage
 def train(
     store: Path = STORE,
     manifest: Path = MANIFEST,
@@ -151,7 +144,7 @@ def train(
     out: Path = OUT,
 ) -> None:
     """Classifier training images/s, end to end vs compute only, and their ratio (key 'train')."""
-    p = _load_params(params)
+    p = load_params(params)
     _require_store(store)
     _require(manifest, "write the manifests with `dvc repro resample` (or pass --manifest)")
     r = stamp(bench_train(
@@ -163,6 +156,7 @@ def train(
 
 
 @app.command("stylize")
+@stage
 def stylize(
     model: Path = MODEL,
     size: int = typer.Option(256, min=16, help="side of the square input"),
@@ -180,6 +174,7 @@ def stylize(
 
 
 @app.command("scaling")
+@stage
 def scaling(
     params: Path = PARAMS,
     scales: str = SCALES,
@@ -192,7 +187,7 @@ def scaling(
     out: Path = OUT,
 ) -> None:
     """Index and training-epoch time at 1x..4x the dataset, and their linearity (key 'scaling')."""
-    p = _load_params(params)
+    p = load_params(params)
     r = stamp(bench_scaling(
         p, _parse_scales(scales), base_train_images=base_train_images, base_test_images=base_test_images,
         warmup=warmup, device=runtime.pick_device(device), compile=compile, workdir=workdir,
@@ -202,6 +197,7 @@ def scaling(
 
 
 @app.command("all")
+@stage
 def all_(
     store: Path = STORE,
     root: Path = ROOT,
@@ -223,7 +219,7 @@ def all_(
 ) -> None:
     """data + train + stylize + scaling in one run, written together; prints every figure and target."""
     # Every input is checked first: a missing checkpoint should not surface after minutes of timing.
-    p = _load_params(params)
+    p = load_params(params)
     _require_store(store)
     _require(root, "render the tree with `dvc repro synthesize` (or pass --root)")
     _require(manifest, "write the manifests with `dvc repro resample` (or pass --manifest)")
