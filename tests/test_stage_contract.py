@@ -197,3 +197,20 @@ def test_training_iterates_the_loader_once_per_epoch():
     loader = CountingLoader()
     result = trainer.fit(loader, 3, progress=True)
     assert loader.iterations == 3 and len(result.step_logs) == 3
+
+
+def test_a_param_checked_inside_the_library_is_one_line_too(tmp_path):
+    """Not every check can live in params.py (VGG layer names are the model's): those raise
+    ParamsError / InputError where they are checked, and the stage reports them the same way."""
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["embedder"]["style_layers"] = ["relu9_9"]
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(raw))
+    app = _load_app("train_embedder.py")
+    options = [a for opt in typer.main.get_command(app).params if opt.required for a in (opt.opts[0], "x")]
+    result = CliRunner().invoke(app, [*options, "--params", str(params)])
+    assert result.exit_code == 2, result.output[-2000:]
+    assert result.stderr.strip().splitlines() == [
+        "error: embedder.style_layers: unknown VGG layer 'relu9_9'; allowed: "
+        "relu1_1, relu2_1, relu3_1, relu4_1, relu5_1"
+    ]

@@ -31,6 +31,7 @@ from artstyle.checkpoint import load_model
 from artstyle.data.dataset import to_float
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
+from artstyle.errors import InputError
 from artstyle.evaluation.image_quality import ssim
 from artstyle.losses.perceptual import gram_distance, gram_matrix
 from artstyle.models.classifier import StyleNet
@@ -139,7 +140,7 @@ def evaluate_transfer(
 
     rows, _ = read_manifest(Path(splits_dir) / "test.csv")
     if len(rows) == 0:
-        raise ValueError(f"{splits_dir}/test.csv is empty: nothing to stylize")
+        raise InputError(f"{splits_dir}/test.csv is empty: nothing to stylize")
     contents = to_float(open_images(store_dir)[pick_content_rows(rows, ev.content_images, params.seed)])
     n = len(contents)
     stylized = stylize_all(model, contents, device)

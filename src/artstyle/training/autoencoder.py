@@ -18,6 +18,7 @@ from artstyle import distributed, inference, runtime
 from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
+from artstyle.errors import InputError
 from artstyle.evaluation.image_quality import psnr, ssim
 from artstyle.losses.reconstruction import LossFn, reconstruction_loss
 from artstyle.models.autoencoder import ConvAutoencoder
@@ -48,7 +49,7 @@ def evaluate(
         [n, loss_sum, mse_sum, psnr_sum, ssim_sum], ctx
     )
     if n == 0:
-        raise ValueError(f"{desc}: no images to evaluate")
+        raise InputError(f"{desc}: no images to evaluate (its split is empty)")
     return {"loss": loss_sum / n, "mse": mse_sum / n, "psnr": psnr_sum / n, "ssim": ssim_sum / n}
 
 

@@ -23,11 +23,12 @@ from artstyle import inference, runtime
 from artstyle.checkpoint import load_model
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
+from artstyle.errors import InputError
 from artstyle.losses.perceptual import gram_distance, gram_matrix, relative_mse, style_loss
 from artstyle.models.autoencoder import ConvAutoencoder
 from artstyle.models.embedder import StylePrototypes
 from artstyle.models.vgg import LAYERS, VGGFeatures
-from artstyle.params import EmbedderParams, Params, to_dict
+from artstyle.params import EmbedderParams, Params, ParamsError, to_dict
 from artstyle.styles import NUM_CLASSES, STYLES
 from artstyle.training.loop import Trainer, TrainRun
 from artstyle.training.style_targets import gram_scales, pick_style_rows, style_targets
@@ -56,7 +57,7 @@ def mean_latents(
         start += len(z)
     if (counts == 0).any():
         missing = [STYLES[i] for i in torch.nonzero(counts == 0).flatten().tolist()]
-        raise ValueError(f"no training images for style(s) {', '.join(missing)}")
+        raise InputError(f"no training images for style(s) {', '.join(missing)}")
     return sums / counts.view(-1, 1, 1, 1)
 
 
@@ -77,7 +78,7 @@ def train_embedder(
     ep: EmbedderParams = params.embedder
     for name in ep.style_layers:
         if name not in LAYERS:
-            raise ValueError(f"embedder.style_layers: unknown VGG layer {name!r}; allowed: {', '.join(LAYERS)}")
+            raise ParamsError(f"embedder.style_layers: unknown VGG layer {name!r}; allowed: {', '.join(LAYERS)}")
     runtime.seed_everything(params.seed)
     device = device or runtime.pick_device()
     runtime.configure_torch(device)

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from artstyle import inference
+from artstyle.errors import InputError
 from artstyle.losses.perceptual import gram_matrix
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.styles import NUM_CLASSES, STYLES
@@ -26,7 +27,7 @@ def pick_style_rows(rows: np.ndarray, labels: np.ndarray, per_class: int, seed: 
             continue
         picked[c] = np.sort(rng.choice(pool, size=min(per_class, len(pool)), replace=False))
     if missing:
-        raise ValueError(f"no training images for style(s) {', '.join(missing)}: their target Grams are undefined")
+        raise InputError(f"no training images for style(s) {', '.join(missing)}: their target Grams are undefined")
     return picked
 
 

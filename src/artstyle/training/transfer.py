@@ -28,7 +28,7 @@ from artstyle.data.store import open_images
 from artstyle.losses.perceptual import content_loss, gram_matrix, style_loss, tv_loss
 from artstyle.models.transfer import StyleTransferNet
 from artstyle.models.vgg import LAYERS, VGGFeatures
-from artstyle.params import Params, TransferParams, to_dict
+from artstyle.params import Params, ParamsError, TransferParams, to_dict
 from artstyle.styles import NUM_CLASSES
 from artstyle.training.common import warmup_cosine_scheduler
 from artstyle.training.loop import Trainer, TrainRun
@@ -39,9 +39,9 @@ def check_layers(content_layer: str, style_layers: tuple[str, ...] | list[str]) 
     """Validate layer names; return the deepest one needed (where VGG can stop)."""
     for name in (content_layer, *style_layers):
         if name not in LAYERS:
-            raise ValueError(f"unknown VGG layer {name!r}; allowed: {', '.join(LAYERS)}")
+            raise ParamsError(f"transfer: unknown VGG layer {name!r}; allowed: {', '.join(LAYERS)}")
     if not style_layers:
-        raise ValueError("style_layers: at least one layer is needed")
+        raise ParamsError("transfer.style_layers: at least one layer is needed")
     return max((content_layer, *style_layers), key=LAYERS.index)
 
 
