@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from artstyle import distributed, inference, runtime
 from artstyle.data.dataset import StoreDataset, make_loader
@@ -59,6 +60,20 @@ def one_per_style(rows: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.
     present = np.unique(labels)
     first = np.array([int(np.flatnonzero(labels == c)[0]) for c in present], dtype=np.int64)
     return np.asarray(rows)[first], labels[first]
+
+
+def comparison_image(originals: torch.Tensor, reconstructions: torch.Tensor, columns: int = 9) -> Image.Image:
+    """Rows of ``columns`` originals, each above its reconstructions, as one RGB image."""
+    from torchvision.utils import make_grid
+
+    blocks = [
+        t[i : i + columns]
+        for i in range(0, len(originals), columns)
+        for t in (originals, reconstructions)
+    ]
+    padded = [torch.cat([b, torch.ones(columns - len(b), *b.shape[1:])]) if len(b) < columns else b for b in blocks]
+    grid = make_grid(torch.cat(padded).clamp(0, 1), nrow=columns, padding=2, pad_value=1.0)
+    return Image.fromarray((grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
 
 
 @dataclass
@@ -124,9 +139,16 @@ def train_autoencoder(
         val = evaluate(model, val_loader, loss_fn, ctx, desc="val")
         return {"val_loss": val["loss"], "val_psnr": val["psnr"], "val_ssim": val["ssim"]}
 
+    # A fixed set of test images (one per style), reconstructed after every epoch for dvclive.
+    ex_rows, ex_labels = one_per_style(test_ds.rows, test_ds.labels)
+    examples, _ = StoreDataset(images, ex_rows, ex_labels).__getitems__(np.arange(len(ex_rows)))
+
+    def epoch_images() -> dict[str, Image.Image]:
+        return {"reconstructions": comparison_image(examples, inference.predict(model, [examples], device))}
+
     fit = trainer.fit(
         train_loader, ap.epochs, sampler=sampler, validate=validate, select=lambda row: -row["val_loss"],
-        live_dir=live_dir, desc="autoencoder epoch",
+        live_dir=live_dir, log_images=epoch_images, desc="autoencoder epoch",
     )
     if fit.best_epoch == 0:
         raise RuntimeError(
@@ -144,8 +166,6 @@ def train_autoencoder(
         "best_epoch": fit.best_epoch,
         "best_val_loss": -fit.best_score,
     }
-    ex_rows, ex_labels = one_per_style(test_ds.rows, test_ds.labels)
-    examples, _ = StoreDataset(images, ex_rows, ex_labels).__getitems__(np.arange(len(ex_rows)))
     model.eval()
     recon = inference.predict(model, [examples], device)
     model.cpu().eval()

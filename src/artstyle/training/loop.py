@@ -45,6 +45,8 @@ class FitResult:
     step_logs: list[dict[str, float]]  # one row per optimiser step: loss and the loss_fn's terms
     best_epoch: int  # 1-based; 0 when no epoch was ever selected (e.g. a NaN validation loss)
     best_score: float | None
+    train_seconds: float = 0.0  # wall time of the training passes (validation excluded), all epochs
+
 
 
 @dataclass
@@ -134,6 +136,7 @@ class Trainer:
         live_dir: str | Path | None = None,
         log_steps: bool = False,
         summary: Callable[[FitResult], dict[str, Any]] | None = None,
+        log_images: Callable[[], dict[str, Any]] | None = None,
         desc: str = "train",
         steps_per_epoch: int | None = None,
         progress: bool = True,
@@ -143,13 +146,16 @@ class Trainer:
         ``sampler``: the loader's DistributedSampler under torchrun, re-seeded every epoch.
         ``log_steps``: dvclive gets one step per optimiser step (``train/<term>`` and ``lr``)
         instead of one per epoch (the history row). ``summary(result)``: extra dvclive summary
-        entries written at the end (e.g. the best epoch).
+        entries written at the end (e.g. the best epoch). ``log_images()``: ``{name: image}`` logged
+        with dvclive's ``log_image`` after every epoch as ``<name>/<step>.png``, one image per step
+        (``dvc plots show`` renders the folder).
         """
         ctx = self.ctx
         live = open_live(live_dir) if self.is_main else None
         history: list[dict[str, float]] = []
         step_logs: list[dict[str, float]] = []
         best_score, best_epoch, best_state = -math.inf, 0, None
+        total_seconds = 0.0
         try:
             for epoch in range(epochs):
                 if ctx is not None and ctx.distributed and hasattr(sampler, "set_epoch"):
@@ -175,6 +181,7 @@ class Trainer:
                         live.log_metric("lr", self.lr())
                         live.next_step()
                 train_seconds = time.perf_counter() - start
+                total_seconds += train_seconds
                 if ctx is not None:
                     distributed.sync_buffers(self.model, ctx)
                 # The plain module validates: evaluation shards may differ in length, and a DDP
@@ -184,6 +191,9 @@ class Trainer:
                     loss_sum, seen = distributed.all_reduce_sums([loss_sum, seen], ctx)
                 row = {"epoch": epoch + 1, "train_loss": loss_sum / max(1, seen), **val, "lr": self.lr()}
                 history.append(row)
+                if live is not None and log_images is not None:
+                    for name, image in log_images().items():
+                        live.log_image(f"{name}/{live.step}.png", image)
                 if live is not None and not log_steps:
                     for k, v in row.items():
                         if k != "epoch":
@@ -209,6 +219,7 @@ class Trainer:
                 step_logs=step_logs,
                 best_epoch=best_epoch,
                 best_score=None if best_score == -math.inf else float(best_score),
+                train_seconds=total_seconds,
             )
             if live is not None and summary is not None:
                 live.summary.update(summary(result))
