@@ -33,7 +33,10 @@ def main(
     totals, per_style = split_breakdowns(summary)
     write_json(metrics, totals)
     write_json(counts, per_style)
-    panels = {f"train (sampling: {p.sampling})": (summary["train_before"], summary["train_after"])}
+    real_only = "; real images, SMOTE adds the rest in oversample" if p.sampling_method != "random" else ""
+    panels = {
+        f"train (sampling: {p.sampling}{real_only})": (summary["train_before"], summary["train_after"])
+    }
     if p.test_sampling != "none":
         panels[f"test (test_sampling: {p.test_sampling})"] = (summary["test_before"], summary["test_after"])
     save_figure(plot, class_counts_figure(panels))

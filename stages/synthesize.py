@@ -24,8 +24,8 @@ def main(
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
 ) -> None:
     p = load_params(params)
-    seed_everything(p.seed)
-    result = generate_dataset(out, p.synthesize, seed=p.seed)
+    seed_everything(p.synthesize.seed)
+    result = generate_dataset(out, p.synthesize, seed=p.synthesize.seed)
     save_figure(samples, contact_sheet(result.samples))
     for split, counts in result.counts.items():
         typer.echo(f"{split}: {sum(counts.values())} images, per style min {min(counts.values())} "

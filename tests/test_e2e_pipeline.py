@@ -9,15 +9,17 @@ import re
 
 import numpy as np
 import pytest
+import yaml
 from conftest import run
 
 from artstyle.data.manifests import read_manifest
 
 pytestmark = pytest.mark.e2e
 
-# `sampling` is the classifier's concern: resample writes new classifier manifests, the classifier
-# retrains and is re-evaluated, and evaluate_transfer reruns because the classifier is its judge.
-SAMPLING_STAGES = {"resample", "train_classifier", "evaluate_classifier", "evaluate_transfer"}
+# `sampling` is the classifier's concern: resample writes new classifier manifests, oversample
+# passes them on (random), the classifier retrains and is re-evaluated, and evaluate_transfer
+# reruns because the classifier is its judge.
+SAMPLING_STAGES = {"resample", "oversample", "train_classifier", "evaluate_classifier", "evaluate_transfer"}
 
 
 def _counts(manifest_path) -> dict[int, int]:
@@ -38,7 +40,7 @@ def test_repro_rerun_and_experiment(repo_copy):
     repo, env, dvc, git = repo_copy
 
     first = run(dvc + ["repro"], repo, env).stdout
-    assert len(_ran(first)) == 10, first[-2000:]
+    assert len(_ran(first)) == 11, first[-2000:]
     for path in ["metrics/index.json", "metrics/resample.json", "data/manifests/train.csv", "data/splits/val.csv",
                  "data/store/images.npy", "plots/synthetic_samples.png", "plots/class_counts.png"]:
         assert (repo / path).exists(), path
@@ -60,6 +62,19 @@ def test_repro_rerun_and_experiment(repo_copy):
     assert _md5(model) == before
     again = run(dvc + ["repro"], repo, env).stdout
     assert not _ran(again), again[-2000:]
+
+    # A different autoencoder (new bytes) reruns oversample, which under sampling_method random
+    # writes the same train set, so the classifier is not retrained.
+    classifier = _md5(repo / "models/classifier.pt")
+    raw = yaml.safe_load((repo / "params.yaml").read_text())
+    raw["autoencoder"]["loss_mix"] = raw["autoencoder"]["loss_mix"] + 0.1
+    (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    changed_ae = run(dvc + ["repro", "evaluate_classifier"], repo, env).stdout
+    assert _ran(changed_ae) == {"train_autoencoder", "oversample"}, changed_ae[-2000:]
+    assert _md5(model) != before
+    assert _md5(repo / "models/classifier.pt") == classifier
+    run(git + ["checkout", "params.yaml", "dvc.lock"], repo, env)
+    run(dvc + ["checkout"], repo, env)
 
     base_before = (repo / "data/splits/train.csv").read_bytes()
     train_before = _counts(repo / "data/manifests/train.csv")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -77,9 +78,23 @@ def test_only_the_classifier_reads_the_resampled_manifests():
     """`sampling` changes data/manifests only: the stages that must not rerun for it read data/splits."""
     stages = stage_deps.load_stages()
     readers = {name for name, s in stages.items() if "data/manifests" in s.get("deps", [])}
-    assert readers == {"train_classifier", "evaluate_classifier"}
+    assert readers == {"oversample", "evaluate_classifier"}
+    assert {name for name, s in stages.items() if "data/oversampled" in s.get("deps", [])} == {"train_classifier"}
     for name in ("train_autoencoder", "cluster_latents", "train_embedder", "train_transfer", "evaluate_transfer"):
         assert "data/splits" in stages[name]["deps"], name
+
+
+def test_the_classifier_reaches_the_autoencoder_only_through_oversample():
+    """latent SMOTE decodes with the autoencoder, so `oversample` depends on it; the classifier must
+    not (neither the checkpoint nor its code), or every autoencoder change would retrain it even
+    with SMOTE off. `oversample` under random / smote writes the same bytes whatever the
+    autoencoder (tests/test_oversample.py), so DVC stops there."""
+    stages = stage_deps.load_stages()
+    assert "models/autoencoder.pt" in stages["oversample"]["deps"]
+    for name in ("train_classifier", "evaluate_classifier"):
+        deps = stages[name]["deps"]
+        assert "models/autoencoder.pt" not in deps, name
+        assert not any("autoencoder" in d or d.endswith("oversample.py") for d in deps), name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,3 +229,16 @@ def test_a_param_checked_inside_the_library_is_one_line_too(tmp_path):
         "error: embedder.style_layers: unknown VGG layer 'relu9_9'; allowed: "
         "relu1_1, relu2_1, relu3_1, relu4_1, relu5_1"
     ]
+
+
+def test_make_repro_compares_every_metric_but_the_wall_time():
+    """`make repro` ends with `dvc metrics diff --targets $(REPRO_METRICS)`: every metrics file of
+    dvc.yaml except the classifier's wall time, so an empty diff still means identical numbers."""
+    declared = {
+        next(iter(m)) if isinstance(m, dict) else m
+        for s in stage_deps.load_stages().values() for m in s.get("metrics", [])
+    }
+    text = (REPO / "Makefile").read_text().replace("\\\n", " ")
+    listed = set(re.search(r"^REPRO_METRICS = (.*)$", text, re.M).group(1).split())
+    assert listed == declared - {"metrics/classifier_cost.json"}
+    assert "metrics/classifier_cost.json" in declared

@@ -38,6 +38,7 @@ def _choices(*values: Any):
 SAMPLING_WORDS = ("none", "mean", "max", "min")
 SAMPLING_HELP = "none, mean, max, min, a fraction in (0, 1), or an integer count >= 1"
 Sampling = Union[str, int, float]
+SAMPLING_METHODS = ("random", "smote", "smote_latent")
 
 
 def check_sampling(key: str, value: Any) -> Sampling:
@@ -84,6 +85,9 @@ class SynthesizeParams:
     min_test: int = field(metadata=_range(1, 100_000))
     image_size: int = field(metadata=_range(16, 2048))  # stored a little larger than data.image_size
     workers: int = field(metadata=_range(0, 256))  # 0 = all cores
+    # The embedded dataset's own seed, apart from the top-level `seed`: the paintings are data, so
+    # a seed study (`-S seed=N`) varies training randomness on the same images, not the images.
+    seed: int = field(metadata=_range(0, 2**32 - 1))
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,17 @@ class IndexParams:
 @dataclass(frozen=True)
 class ResampleParams:
     val_fraction: float = field(metadata=_range(0.0, 1.0, lo_open=True, hi_open=True))
+    # False: every style gets exactly the `sampling` target (larger styles are subsampled). True:
+    # only styles below the target are raised to it, none is reduced (the course's "fill every
+    # style below N").
+    fill_only: bool
+
+
+@dataclass(frozen=True)
+class OversampleParams:
+    k_neighbors: int = field(metadata=_range(1, 1000))  # SMOTE neighbours (fewer for styles with <= k images)
+    batch_size: int = field(metadata=_range(1, 65_536))  # encoding / decoding batch for smote_latent
+    plot_styles: int = field(metadata=_range(1, 27))  # rarest oversampled styles shown in plots/oversampled.png
 
 
 @dataclass(frozen=True)
@@ -195,10 +210,15 @@ class Params:
     seed: int = field(metadata=_range(0, 2**32 - 1))
     sampling: Sampling = field(metadata={"check": check_sampling})
     test_sampling: Sampling = field(metadata={"check": check_sampling})
+    # How the train split reaches its `sampling` targets: random (repeat real images), smote
+    # (imbalanced-learn SMOTE on the pixels) or smote_latent (SMOTE on the autoencoder's latents,
+    # decoded). The SMOTE images exist only in data/oversampled, which the classifier alone reads.
+    sampling_method: str = field(metadata=_choices(*SAMPLING_METHODS))
     data: DataParams
     synthesize: SynthesizeParams
     index: IndexParams
     resample: ResampleParams
+    oversample: OversampleParams
     classifier: ClassifierParams
     evaluate_classifier: EvaluateClassifierParams
     autoencoder: AutoencoderParams
@@ -279,7 +299,13 @@ def parse_params(raw: dict[str, Any]) -> Params:
     """Validate a params mapping (as read from YAML) into :class:`Params`."""
     if not isinstance(raw, dict):
         raise ParamsError(f"params: expected a mapping at the top level, got {type(raw).__name__}")
-    return _build(Params, raw)
+    params = _build(Params, raw)
+    if params.sampling_method != "random" and params.sampling == "none":
+        raise ParamsError(
+            f"sampling_method: {params.sampling_method} needs a sampling target to fill up to; "
+            "set sampling to mean, max, a count or a fraction (or sampling_method: random)"
+        )
+    return params
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

@@ -31,8 +31,11 @@ def _round_half_up(x: float) -> int:
     return math.floor(x + 0.5 + 1e-9)
 
 
-def target_counts(counts: np.ndarray, spec: Sampling) -> np.ndarray:
-    """Per-class target counts for ``counts`` (int array, one entry per class) under ``spec``."""
+def target_counts(counts: np.ndarray, spec: Sampling, fill_only: bool = False) -> np.ndarray:
+    """Per-class target counts for ``counts`` (int array, one entry per class) under ``spec``.
+
+    ``fill_only``: classes above the target keep their count (only the smaller ones are raised).
+    """
     counts = np.asarray(counts, dtype=np.int64)
     present = counts > 0
     if spec == "none" or not present.any():
@@ -49,11 +52,22 @@ def target_counts(counts: np.ndarray, spec: Sampling) -> np.ndarray:
         target = spec
     else:
         raise ValueError(f"unknown sampling spec {spec!r}")
-    return np.where(present, max(1, target), 0).astype(np.int64)
+    targets = np.where(present, max(1, target), 0).astype(np.int64)
+    return np.maximum(targets, counts) if fill_only else targets
 
 
-def resample(labels: np.ndarray, spec: Sampling, rng: np.random.Generator) -> np.ndarray:
+def resample(
+    labels: np.ndarray,
+    spec: Sampling,
+    rng: np.random.Generator,
+    *,
+    fill_only: bool = False,
+    repeat: bool = True,
+) -> np.ndarray:
     """Indices into ``labels`` (sorted, with repeats when oversampling) meeting :func:`target_counts`.
+
+    ``repeat=False`` stops at each class's real images (no index twice): the SMOTE methods take
+    this real part and add synthetic images for the rest (:mod:`artstyle.data.oversample`).
 
     Each class's images are shuffled once and then cycled: taking the first ``t`` of the cycle is a
     random subset when undersampling, and when oversampling no image appears k+1 times before every
@@ -64,7 +78,9 @@ def resample(labels: np.ndarray, spec: Sampling, rng: np.random.Generator) -> np
         # Identity without touching rng, so "none" is exactly the store split.
         return np.arange(len(labels), dtype=np.int64)
     counts = np.bincount(labels, minlength=NUM_CLASSES)
-    targets = target_counts(counts, spec)
+    targets = target_counts(counts, spec, fill_only)
+    if not repeat:
+        targets = np.minimum(targets, counts)
     picked = []
     for cls in np.flatnonzero(counts):
         members = rng.permutation(np.flatnonzero(labels == cls))
@@ -112,7 +128,9 @@ def build_manifests(store_dir: str | Path, splits_dir: str | Path, out_dir: str 
       resampled. Everything but the classifier trains and measures on these, so a change of
       ``sampling`` leaves them byte-identical and DVC reruns none of those stages.
     - ``out_dir/{train,test}.csv``: the classifier's train manifest after ``sampling`` and its test
-      manifest after ``test_sampling``.
+      manifest after ``test_sampling``. Under a SMOTE ``sampling_method`` the train manifest holds
+      the real part only (subsampled where a style is above its target, never repeated); the
+      ``oversample`` stage adds the synthetic images.
 
     Each directory is swapped in whole, so an interrupted run leaves the previous set (or none),
     never a mix of old and new manifests.
@@ -124,7 +142,10 @@ def build_manifests(store_dir: str | Path, splits_dir: str | Path, out_dir: str 
     split_rng, train_rng, test_rng = np.random.default_rng(params.seed).spawn(3)
     fit_idx, val_idx = stratified_split(train_labels, params.resample.val_fraction, split_rng)
     fit_rows, fit_labels = train_rows[fit_idx], train_labels[fit_idx]
-    train_idx = resample(fit_labels, params.sampling, train_rng)
+    train_idx = resample(
+        fit_labels, params.sampling, train_rng, fill_only=params.resample.fill_only,
+        repeat=params.sampling_method == "random",
+    )
     test_idx = resample(test_labels, params.test_sampling, test_rng)
     with atomic_dir(splits_dir) as tmp:
         write_manifest(tmp / "train.csv", fit_rows, fit_labels)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ from torch.utils.data import WeightedRandomSampler
 
 from artstyle import distributed, inference, runtime
 from artstyle.data.dataset import StoreDataset, make_loader
+from artstyle.data.train_set import open_train_set
 from artstyle.losses.imbalance import adjust_logits, class_counts, class_prior, class_weights
 from artstyle.models.classifier import StyleNet
 from artstyle.params import ClassifierParams, Params, to_dict
@@ -192,6 +193,9 @@ def setup(
 class ClassifierRun(TrainRun):
     best_epoch: int = 0  # 1-based
     best_val_balanced_accuracy: float = 0.0
+    # What the run cost: train images per epoch and wall time. Kept out of the metrics and the
+    # checkpoint (which must be byte-identical on a rerun); the stage writes it to its own file.
+    cost: dict[str, float] = field(default_factory=dict)
 
 
 def fit(
@@ -238,7 +242,14 @@ def fit(
         "prior": s.prior.tolist(),
         "history": result.history,
     }
+    images_per_epoch = len(s.sampler) if s.sampler is not None else len(train_ds)
+    seconds = result.train_seconds
     return ClassifierRun(
+        cost={
+            "train_images_per_epoch": images_per_epoch,
+            "train_seconds": round(seconds, 1),
+            "train_images_per_second": round(images_per_epoch * cfg.epochs / max(seconds, 1e-9), 1),
+        },
         model=model.cpu().eval(),
         metrics={"best_epoch": result.best_epoch, "best_val_balanced_accuracy": float(best)},
         checkpoint=checkpoint,
@@ -277,19 +288,24 @@ def validate(model: torch.nn.Module, loader, ctx: distributed.Context) -> dict[s
 def train_classifier(
     params: Params,
     store_dir: str | Path,
-    manifests_dir: str | Path,
+    train_dir: str | Path,
     splits_dir: str | Path,
     *,
     live_dir: str | Path | None = None,
     device: torch.device | None = None,
 ) -> ClassifierRun:
-    """Train on ``manifests_dir/train.csv`` (resampled), select on ``splits_dir/val.csv`` (never resampled)."""
+    """Train on ``train_dir`` (``data/oversampled``: resampled, with any SMOTE images), select on
+    ``splits_dir/val.csv`` (real images, never resampled)."""
     cfg = params.classifier
-    train_ds = StoreDataset.from_manifest(store_dir, Path(manifests_dir) / "train.csv")
+    train_ds = StoreDataset(*open_train_set(store_dir, train_dir))
     val_ds = StoreDataset.from_manifest(store_dir, Path(splits_dir) / "val.csv")
+    synthetic = int((train_ds.rows >= len(train_ds.images.store)).sum())
     if distributed.is_main():
         print(
-            f"train {len(train_ds)} images, val {len(val_ds)}; class_weights={cfg.class_weights} "
+            f"train {len(train_ds)} images ({synthetic} synthetic), val {len(val_ds)}; "
+            f"class_weights={cfg.class_weights} "
             f"sampler={cfg.sampler} logit_adjustment={cfg.logit_adjustment} (tau={cfg.tau})"
         )
-    return fit(train_ds, val_ds, cfg, params.seed, live_dir=live_dir, device=device)
+    run = fit(train_ds, val_ds, cfg, params.seed, live_dir=live_dir, device=device)
+    run.cost["synthetic_images"] = synthetic
+    return run
