@@ -145,3 +145,23 @@ def test_pixel_features_area_downsample():
     # Channel-major layout [3, 2, 2]: the top row of each channel is white, the bottom black.
     np.testing.assert_allclose(f[0].reshape(3, 2, 2)[:, 0], 1.0)
     np.testing.assert_allclose(f[0].reshape(3, 2, 2)[:, 1], 0.0)
+
+
+def test_cluster_centre_labels_do_not_overlap():
+    """Centres close together still get readable labels: each is moved to a free spot."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Annotation
+
+    from artstyle.plots.clusters import pca_clusters_figure
+
+    rng = np.random.default_rng(0)
+    centers = np.concatenate([rng.normal(0, 0.02, (6, 2)), rng.normal(1, 0.3, (6, 2))])
+    clusters = np.repeat(np.arange(12), 5)
+    points = centers[clusters] + rng.normal(0, 0.01, (60, 2))
+    labels = clusters % 27
+    fig = pca_clusters_figure(points, clusters, labels, centers)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    boxes = [a.get_window_extent(renderer) for a in fig.axes[0].texts if isinstance(a, Annotation)]
+    assert len(boxes) == 12
+    overlaps = [(i, j) for i in range(12) for j in range(i) if boxes[i].overlaps(boxes[j])]
+    assert overlaps == []

@@ -100,6 +100,7 @@ def pca_clusters_figure(
                 alpha=0.6,
                 linewidths=0,
             )
+    labels_drawn = []
     for c in range(k):
         ax.scatter(
             centers[c, 0],
@@ -117,7 +118,7 @@ def pca_clusters_figure(
             if size
             else f"{c}: (no test images)"
         )
-        ax.annotate(
+        labels_drawn.append(ax.annotate(
             text,
             (centers[c, 0], centers[c, 1]),
             xytext=(4, 4),
@@ -125,12 +126,46 @@ def pca_clusters_figure(
             fontsize=6.5,
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": colors[c], "alpha": 0.8},
             zorder=4,
-        )
+        ))
     _axis_labels(ax, explained, normalized)
+    _separate_labels(fig, labels_drawn)
     ax.set_title(
         title or "Test latents coloured by KMeans cluster; X = centre, labelled with its majority style"
     )
     return fig
+
+
+# Where a centre's label may go, in points from the centre (and its horizontal alignment), in
+# order of preference: right-up first, then the other sides, then further out.
+_LABEL_SPOTS = [(4, 4, "left"), (4, -11, "left"), (-4, 4, "right"), (-4, -11, "right"),
+                (4, 14, "left"), (4, -21, "left"), (-4, 14, "right"), (-4, -21, "right"),
+                (4, 24, "left"), (4, -31, "left")]
+
+
+def _separate_labels(fig: Figure, annotations: list) -> None:
+    """Move each centre's label to the first spot where it overlaps no label placed before it.
+
+    (Greedy, no extra dependency: 27 labels on one scatter are few enough. A label with no free
+    spot keeps the first one.)
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw_without_rendering()  # settles the constrained layout, so the label boxes are final
+    placed = []
+    for ann in annotations:
+        for dx, dy, ha in _LABEL_SPOTS:
+            ann.xyann = (dx, dy)
+            ann.set_horizontalalignment(ha)
+            box = ann.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in placed):
+                break
+        else:
+            dx, dy, ha = _LABEL_SPOTS[0]
+            ann.xyann = (dx, dy)
+            ann.set_horizontalalignment(ha)
+            box = ann.get_window_extent(renderer)
+        placed.append(box)
 
 
 def contingency_figure(clusters, labels, k: int, title: str = "") -> Figure:
