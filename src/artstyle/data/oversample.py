@@ -117,7 +117,7 @@ def synthesize(
     rows: np.ndarray,
     labels: np.ndarray,
     targets: np.ndarray,
-    codec: Codec,
+    codec: Codec | None,
     *,
     k_neighbors: int,
     seed: int,
@@ -187,12 +187,9 @@ def build_train_set(
     images = open_images(store_dir)
     rows, labels = read_manifest(Path(manifests_dir) / "train.csv")
     if method == "random":
-        result = Oversampled(
-            rows, labels, np.zeros((0, *images.shape[1:]), dtype=np.uint8), np.zeros(0, dtype=np.int64),
-            {"train_total": len(rows), "real_total": len(rows), "synthetic_total": 0, "repeated_styles": [],
-             "k_neighbors_used": {}, "synthetic": counts_by_style(np.zeros(0, dtype=np.int64)),
-             "train": counts_by_style(labels)},
-        )
+        # Nothing to synthesize: the resampled manifest as it is (and no autoencoder opened).
+        result = synthesize(images, rows, labels, np.zeros(NUM_CLASSES, dtype=np.int64), None,
+                            k_neighbors=params.oversample.k_neighbors, seed=params.seed)
     else:
         _, split_labels = read_manifest(Path(splits_dir) / "train.csv")
         targets = target_counts(
