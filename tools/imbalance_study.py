@@ -58,6 +58,9 @@ STRATEGIES: dict[str, tuple[dict[str, str], str]] = {
 METRICS = ("balanced_accuracy", "macro_f1", "minority_recall", "accuracy")
 COST = ("train_images_per_epoch", "train_seconds")
 NAME = re.compile(r"^(?P<strategy>.+)-s(?P<seed>\d+)$")
+# The SMOTE figures the README shows, copied from the study's own runs (plots/oversampled.png of
+# the default run shows no synthetic images, since the default is sampling_method: random).
+EXAMPLE_PLOTS = {"smote-200-s42": "plots/oversampled_smote.png", "smote-latent-200-s42": "plots/oversampled_smote_latent.png"}
 README_BEGIN, README_END = "<!-- imbalance-study:begin -->", "<!-- imbalance-study:end -->"
 
 
@@ -85,6 +88,7 @@ def experiments(show: list[dict]) -> dict[str, dict]:
         name = node.get("name") or data.get("name")
         if name and NAME.match(name) and data.get("metrics"):
             found[name] = {
+                "rev": node.get("rev") or data.get("rev"),
                 "params": _values(data.get("params", {}).get("params.yaml", {})),
                 "metrics": {path: _values(m) for path, m in data["metrics"].items()},
             }
@@ -120,16 +124,30 @@ def collect(found: dict[str, dict]) -> dict[str, dict]:
     return dict(sorted(rows.items(), key=lambda kv: -kv[1]["balanced_accuracy"]["mean"]))
 
 
-def markdown(rows: dict[str, dict]) -> str:
+def beyond_spread(a: dict, b: dict) -> bool:
+    """Means further apart than the two standard deviations added: the +-1 sd bars do not overlap."""
+    return abs(a["mean"] - b["mean"]) > a["std"] + b["std"]
+
+
+def markdown(rows: dict[str, dict], reference: str = "logit-adjustment") -> str:
+    """The table; the last column compares balanced accuracy with ``reference`` (the default)."""
     head = ("| strategy | seeds | balanced accuracy | macro-F1 | minority recall | accuracy "
-            "| train images / epoch | train s |")
-    lines = [head, "|---|---|---|---|---|---|---|---|"]
+            f"| train images / epoch | train s | balanced acc. vs `{reference}` |")
+    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
+    ref = rows.get(reference)
     for name, r in rows.items():
         cells = [f"{r[k]['mean']:.3f} ± {r[k]['std']:.3f}" for k in METRICS]
+        if ref is None or name == reference:
+            versus = ""
+        else:
+            delta = r["balanced_accuracy"]["mean"] - ref["balanced_accuracy"]["mean"]
+            verdict = "beyond the spread" if beyond_spread(r["balanced_accuracy"], ref["balanced_accuracy"]) \
+                else "within the spread"
+            versus = f"{delta:+.3f}, {verdict}"
         lines.append(
             f"| `{name}` | {r['n']} | " + " | ".join(cells)
             + f" | {r['train_images_per_epoch']['mean']:.0f} | {r['train_seconds']['mean']:.0f} ± "
-              f"{r['train_seconds']['std']:.0f} |"
+              f"{r['train_seconds']['std']:.0f} | {versus} |"
         )
     return "\n".join(lines)
 
@@ -199,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         show = json.loads(subprocess.run(["dvc", "exp", "show", "--json"], cwd=ROOT, check=True,
                                          capture_output=True, text=True).stdout)
-    rows = collect(experiments(show))
+    found = experiments(show)
+    rows = collect(found)
     if not rows:
         print("error: no finished experiments named <strategy>-s<seed> in `dvc exp show`", file=sys.stderr)
         return 2
@@ -208,6 +227,12 @@ def main(argv: list[str] | None = None) -> int:
 
     write_json(args.out, rows)
     save_figure(args.plot, figure(rows))
+    for name, path in EXAMPLE_PLOTS.items():
+        if name in found and found[name]["rev"] and not args.show_json:
+            png = subprocess.run(["git", "show", f"{found[name]['rev']}:plots/oversampled.png"], cwd=ROOT,
+                                 check=True, capture_output=True).stdout
+            (ROOT / path).write_bytes(png)
+            print(f"{path} <- {name} ({found[name]['rev'][:7]}):plots/oversampled.png")
     table = markdown(rows)
     update_readme(args.readme, table)
     print(table)
