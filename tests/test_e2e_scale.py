@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import REPO, make_repo_copy, run
 
 pytestmark = pytest.mark.e2e
@@ -99,6 +100,9 @@ def test_plots_page_renders_every_plot(reproduced):
     assert any(p.startswith("plots/clusters/") for p in images), images
     for live in ("classifier", "autoencoder", "transfer"):
         assert any(p.startswith(f"dvclive/{live}/plots/metrics/") for p in vegas), vegas
+    # the autoencoder's per-epoch reconstructions (dvclive log_image): one image per step
+    steps = [p for p in images if p.startswith("dvclive/autoencoder/plots/images/reconstructions/")]
+    assert len(steps) == yaml.safe_load((repo / "params.yaml").read_text())["autoencoder"]["epochs"], images
 
     page_dir = repo / "dvc_plots"
     run(dvc + ["plots", "show", "-o", str(page_dir)], repo, env)

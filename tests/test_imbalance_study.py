@@ -15,9 +15,9 @@ sys.path.insert(0, str(REPO / "tools"))
 import imbalance_study as study  # noqa: E402
 
 
-def _exp(name: str, bal: float, seconds: float, images: int = 3602) -> dict:
+def _exp(name: str, bal: float, seconds: float, images: int = 3602, state: str = "success") -> dict:
     metrics = {"balanced_accuracy": bal, "macro_f1": bal - 0.1, "minority_recall": bal - 0.2, "accuracy": 0.9}
-    return {"revs": [{"rev": "abc", "name": name, "data": {
+    return {"executor": {"state": state}, "revs": [{"rev": "abc", "name": name, "data": {
         "params": {"params.yaml": {"data": {"seed": 1}}},
         "metrics": {"metrics/classifier.json": {"data": metrics},
                     "metrics/classifier_cost.json": {"data": {"train_images_per_epoch": images,
@@ -39,6 +39,13 @@ def test_queue_is_seed_major_with_one_name_per_run():
     sets = [smote[i + 1] for i, a in enumerate(smote) if a == "-S"]
     assert sets == ["classifier.logit_adjustment=false", "sampling=200", "resample.fill_only=true",
                     "sampling_method=smote", "seed=1"]
+
+
+def test_only_the_run_equal_to_params_yaml_is_forced():
+    params = {"seed": 42, "classifier": {"logit_adjustment": True}, "sampling": "none"}
+    cmds = study.queue_commands(["logit-adjustment", "plain"], [42, 43], params)
+    forced = [c[c.index("-n") + 1] for c in cmds if "-f" in c]
+    assert forced == ["logit-adjustment-s42"]
 
 
 def test_every_strategy_parses_as_params(tmp_path):
@@ -67,6 +74,8 @@ def test_report_aggregates_seeds_and_says_what_is_beyond_the_spread(tmp_path):
         _exp("logit-adjustment-s3", 0.84, 100),
         _exp("sampler-s1", 0.78, 100), _exp("sampler-s2", 0.82, 100), _exp("sampler-s3", 0.83, 100),
         _exp("not-a-study-run", 0.99, 1),
+        _exp("plain-s4", 0.99, 1, state="running"),  # shows its baseline's metrics until it ends
+        _exp("sampler-s5", 0.99, 1, state="queued"),
     )
     rows = study.collect(study.experiments(show))
     assert list(rows) == ["logit-adjustment", "sampler", "plain"]  # best balanced accuracy first

@@ -64,13 +64,36 @@ EXAMPLE_PLOTS = {"smote-200-s42": "plots/oversampled_smote.png", "smote-latent-2
 README_BEGIN, README_END = "<!-- imbalance-study:begin -->", "<!-- imbalance-study:end -->"
 
 
-def queue_commands(strategies: list[str], seeds: list[int]) -> list[list[str]]:
+def _is_baseline(overrides: dict[str, str], params: dict) -> bool:
+    """True when every override equals params.yaml's value: the run would change nothing."""
+    import yaml
+
+    for key, value in overrides.items():
+        node = params
+        for part in key.split("."):
+            node = node[part]
+        if node != yaml.safe_load(value):
+            return False
+    return True
+
+
+def queue_commands(strategies: list[str], seeds: list[int], params: dict | None = None) -> list[list[str]]:
+    """``dvc exp run --queue`` commands, seed-major (each seed's autoencoder trains once, then the
+    run cache serves it). The one run equal to params.yaml (the default at its own seed) gets
+    ``-f``: DVC would otherwise find nothing to rerun and report the committed run's metrics and
+    wall time, measured alone on the machine rather than beside another experiment."""
+    if params is None:
+        import yaml
+
+        params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     cmds = []
-    for seed in seeds:  # seed-major: each seed's autoencoder is trained once, then run-cached
+    for seed in seeds:
         for name in strategies:
             overrides = {**STRATEGIES[name][0], "seed": str(seed)}
             sets = [arg for key, value in overrides.items() for arg in ("-S", f"{key}={value}")]
-            cmds.append(["dvc", "exp", "run", "--queue", "evaluate_classifier", "-n", f"{name}-s{seed}", *sets])
+            force = ["-f"] if _is_baseline(overrides, params) else []
+            cmds.append(["dvc", "exp", "run", "--queue", *force, "evaluate_classifier", "-n", f"{name}-s{seed}",
+                         *sets])
     return cmds
 
 
@@ -83,10 +106,11 @@ def experiments(show: list[dict]) -> dict[str, dict]:
     """``{experiment name: {"params": ..., "metrics": {file: values}}}`` from ``dvc exp show --json``."""
     found: dict[str, dict] = {}
 
-    def visit(node: dict) -> None:
+    def visit(node: dict, state: str | None = None) -> None:
         data = node.get("data") or {}
         name = node.get("name") or data.get("name")
-        if name and NAME.match(name) and data.get("metrics"):
+        # A queued or running experiment shows its baseline's metrics: only finished ones count.
+        if name and NAME.match(name) and data.get("metrics") and state in (None, "success"):
             found[name] = {
                 "rev": node.get("rev") or data.get("rev"),
                 "params": _values(data.get("params", {}).get("params.yaml", {})),
@@ -94,7 +118,7 @@ def experiments(show: list[dict]) -> dict[str, dict]:
             }
         for exp in node.get("experiments") or []:
             for rev in exp.get("revs") or []:
-                visit(rev)
+                visit(rev, (exp.get("executor") or {}).get("state"))
 
     for top in show:
         visit(top)
@@ -200,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--dry-run", action="store_true", help="print the commands only")
     r = sub.add_parser("report", help="table, plot and README block from `dvc exp show --json`")
     r.add_argument("--show-json", type=Path, help="read this saved `dvc exp show --json` output instead")
+    r.add_argument("--rev", default=None,
+                   help="the commit the experiments were queued on (default: search all commits, -A)")
     r.add_argument("--out", type=Path, default=ROOT / "plots/imbalance_study.json")
     r.add_argument("--plot", type=Path, default=ROOT / "plots/imbalance_study.png")
     r.add_argument("--readme", type=Path, default=ROOT / "README.md")
@@ -215,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.show_json:
         show = json.loads(args.show_json.read_text(encoding="utf-8"))
     else:
-        show = json.loads(subprocess.run(["dvc", "exp", "show", "--json"], cwd=ROOT, check=True,
+        # Experiments hang off the commit they were queued on, which later commits leave behind.
+        where = ["--rev", args.rev] if args.rev else ["--all-commits"]
+        show = json.loads(subprocess.run(["dvc", "exp", "show", "--json", *where], cwd=ROOT, check=True,
                                          capture_output=True, text=True).stdout)
     found = experiments(show)
     rows = collect(found)
