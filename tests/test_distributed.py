@@ -25,6 +25,7 @@ from artstyle.checkpoint import load_checkpoint
 from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.manifests import read_manifest, write_manifest
 from artstyle.data.store import open_images
+from artstyle.data.train_set import write_train_set
 from artstyle.distributed import Context, shard, train_sampler
 from artstyle.fileio import read_json
 from artstyle.models.autoencoder import ConvAutoencoder
@@ -161,7 +162,10 @@ def _worker(kind: str, out: Path, store: Path, manifests: Path, params: Path) ->
 
     setattr(stage, f"train_{kind}", spy)
     # The fake store's one manifests folder serves as both the classifier's manifests and the splits.
-    inputs = {"manifests": manifests, "splits": manifests} if kind == "classifier" else {"splits": manifests}
+    inputs = (
+        {"train": manifests, "splits": manifests, "cost": out / f"cost{rank}.json"}
+        if kind == "classifier" else {"splits": manifests}
+    )
     stage.main(store=store, params=params, **inputs, **_stage_options(kind, out, rank))
 
 
@@ -173,6 +177,9 @@ def test_two_ranks_train_one_model(tmp_path, kind):
     # must re-interleave unequal parts.
     rows, labels = read_manifest(manifests / "train.csv")
     write_manifest(manifests / "val.csv", rows[::4], labels[::4])
+    # ... and as the classifier's train set (data/oversampled), without synthetic images.
+    images = open_images(store)
+    write_train_set(manifests, rows, labels, np.zeros((0, *images.shape[1:]), dtype=np.uint8), len(images))
     # The classifier draws with the weighted sampler, the autoencoder with DistributedSampler.
     overrides = {
         # A high LR, no warmup and no logit adjustment: the classifier learns within its few steps.

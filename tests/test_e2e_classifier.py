@@ -12,8 +12,9 @@ import numpy as np
 import yaml
 
 from artstyle.checkpoint import load_checkpoint
-from artstyle.data.manifests import write_manifest
-from artstyle.data.store import INDEX_COLUMNS
+from artstyle.data.manifests import read_manifest, write_manifest
+from artstyle.data.store import INDEX_COLUMNS, open_images
+from artstyle.data.train_set import write_train_set
 from artstyle.evaluation.classification import METRIC_KEYS
 from artstyle.fileio import read_json
 from artstyle.models.classifier import from_args
@@ -88,9 +89,18 @@ def test_train_and_evaluate_stage_scripts(tmp_path):
     ]
     model = tmp_path / "models/classifier.pt"
     live = tmp_path / "dvclive/classifier"
-    splits = ["--splits", str(tmp_path / "manifests")]  # the fake store's val.csv
-    out = run("train_classifier.py", *common, *splits, "--model", str(model), "--live", str(live))
+    cost = tmp_path / "metrics/classifier_cost.json"
+    # The fake store's manifests folder doubles as the splits (val.csv) and the train set.
+    images = open_images(tmp_path / "store")
+    rows, labels = read_manifest(tmp_path / "manifests" / "train.csv")
+    write_train_set(tmp_path / "manifests", rows, labels, np.zeros((0, *images.shape[1:]), np.uint8), len(images))
+    train = ["--store", str(tmp_path / "store"), "--train", str(tmp_path / "manifests"),
+             "--splits", str(tmp_path / "manifests"), "--params", str(tmp_path / "params.yaml")]
+    out = run("train_classifier.py", *train, "--model", str(model), "--live", str(live), "--cost", str(cost))
     assert "epoch 2/2" in out and "img/s" in out
+    spent = read_json(cost)
+    assert spent["train_images_per_epoch"] == len(rows) and spent["synthetic_images"] == 0
+    assert spent["train_seconds"] > 0
 
     ckpt = load_checkpoint(model)
     assert ckpt["classes"] == list(STYLES)

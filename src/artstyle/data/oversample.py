@@ -28,12 +28,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from artstyle.data.manifests import read_manifest, write_manifest
+from artstyle.data.manifests import read_manifest
 from artstyle.data.resample import counts_by_style, target_counts
 from artstyle.data.store import open_images
-from artstyle.data.train_set import MANIFEST_FILE, META_FILE, SYNTHETIC_FILE
+from artstyle.data.train_set import write_train_set
 from artstyle.errors import InputError
-from artstyle.fileio import atomic_dir, save_npy, write_json
+from artstyle.fileio import atomic_dir
 from artstyle.params import Params
 from artstyle.styles import NUM_CLASSES, STYLES
 
@@ -217,8 +217,5 @@ def build_train_set(
         )
     result.summary["method"] = method
     with atomic_dir(out_dir) as tmp:
-        write_manifest(tmp / MANIFEST_FILE, result.rows, result.labels)
-        save_npy(tmp / SYNTHETIC_FILE, result.synthetic)
-        write_json(tmp / META_FILE, {"store_rows": len(images), "method": method,
-                                     "synthetic_rows": len(result.synthetic)})
+        write_train_set(tmp, result.rows, result.labels, result.synthetic, len(images), method)
     return result

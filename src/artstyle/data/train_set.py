@@ -16,14 +16,26 @@ from pathlib import Path
 
 import numpy as np
 
-from artstyle.data.manifests import read_manifest
+from artstyle.data.manifests import read_manifest, write_manifest
 from artstyle.data.store import open_images
 from artstyle.errors import InputError
-from artstyle.fileio import read_json
+from artstyle.fileio import read_json, save_npy, write_json
 
 MANIFEST_FILE = "train.csv"
 SYNTHETIC_FILE = "synthetic.npy"
 META_FILE = "meta.json"
+
+
+def write_train_set(
+    directory: str | Path, rows: np.ndarray, labels: np.ndarray, synthetic: np.ndarray, store_rows: int,
+    method: str = "random",
+) -> None:
+    """Write the three files into ``directory`` (the caller makes it atomic: see ``atomic_dir``)."""
+    directory = Path(directory)
+    write_manifest(directory / MANIFEST_FILE, rows, labels)
+    save_npy(directory / SYNTHETIC_FILE, synthetic)
+    write_json(directory / META_FILE, {"store_rows": int(store_rows), "method": method,
+                                       "synthetic_rows": len(synthetic)})
 
 
 class StackedImages:
