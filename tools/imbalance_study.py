@@ -193,8 +193,14 @@ def figure(rows: dict[str, dict]):
             ax.scatter(vals, [n] * len(vals), s=8, color="black", zorder=3)
         ax.set_title(key.replace("_", " ") + (" (wall, 8 epochs)" if key == "train_seconds" else ""), fontsize=9)
         if key != "train_seconds":
-            lo = max(0.0, float(np.nanmin(mean - np.nan_to_num(std))) - 0.05)
+            # A collapsed run (e.g. sampling-min's 189 images) would squash every other bar to the
+            # right edge: start the axis below the others and write the collapsed values out.
+            shown = mean[mean >= 0.3] if (mean >= 0.3).any() else mean
+            lo = max(0.0, float(np.nanmin(shown - np.nan_to_num(std[mean >= 0.3] if (mean >= 0.3).any() else std))) - 0.05)
             ax.set_xlim(lo, 1.0)
+            for n, m in enumerate(mean):
+                if m < lo:
+                    ax.text(lo + 0.005, n, f"{m:.2f} (off scale)", va="center", fontsize=7)
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(y, names, fontsize=8)
     axes[0].invert_yaxis()
