@@ -98,3 +98,18 @@ def test_repro_rerun_and_experiment(repo_copy):
     assert changed["train_total_after"]["old"] == sum(train_before.values())
     assert changed["train_total_after"]["new"] == sum(after.values())
     assert "metrics/autoencoder.json" not in diff and "metrics/clusters.json" not in diff
+
+    # SMOTE through DVC: the same targets, synthetic images instead of repeats, and neither the
+    # autoencoder nor anything but the classifier's stages (and its judge's) rerun.
+    smote = run(dvc + ["exp", "run", "-S", "sampling=max", "-S", "sampling_method=smote"], repo, env).stdout
+    assert _ran(smote) == SAMPLING_STAGES, smote[-3000:]
+    meta = json.loads((repo / "data/oversampled/meta.json").read_text())
+    store_rows = len(np.load(repo / "data/store/images.npy", mmap_mode="r"))
+    assert meta["method"] == "smote" and meta["store_rows"] == store_rows and meta["synthetic_rows"] > 0
+    rows, labels = read_manifest(repo / "data/oversampled/train.csv")
+    assert len(set(np.unique(labels, return_counts=True)[1].tolist())) == 1  # every style at the max
+    assert (rows >= store_rows).sum() == meta["synthetic_rows"]
+    for manifest in ("data/splits/val.csv", "data/manifests/test.csv"):
+        assert (read_manifest(repo / manifest)[0] < store_rows).all(), manifest
+    cost = json.loads((repo / "metrics/classifier_cost.json").read_text())
+    assert cost["synthetic_images"] == meta["synthetic_rows"] and cost["train_images_per_epoch"] == len(rows)
