@@ -16,7 +16,7 @@ from artstyle.synthetic.generate import class_counts, generate_dataset, render_i
 
 def tiny(workers: int = 1, size: int = 24) -> SynthesizeParams:
     return SynthesizeParams(train_images=60, test_images=30, min_train=2, min_test=1, image_size=size,
-                            workers=workers)
+                            workers=workers, seed=0)
 
 
 def tree_bytes(root) -> dict[str, bytes]:

@@ -159,7 +159,7 @@ def child(workers: int) -> dict:
     from artstyle.params import SynthesizeParams
     from artstyle.synthetic.generate import generate_dataset
 
-    params = SynthesizeParams(**SUBSET, workers=workers)
+    params = SynthesizeParams(**SUBSET, workers=workers, seed=SEED)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "synthetic"
         generate_dataset(out, params, seed=SEED, samples_per_style=0, progress=False)
@@ -272,7 +272,7 @@ def test_one_changed_pixel_changes_the_hash_and_is_named(tmp_path, monkeypatch):
         return img
 
     monkeypatch.setitem(generate.RECIPES, "Ukiyo_e", nudged)
-    generate.generate_dataset(tmp_path / "s", SynthesizeParams(**SUBSET, workers=1), seed=SEED, samples_per_style=0,
+    generate.generate_dataset(tmp_path / "s", SynthesizeParams(**SUBSET, workers=1, seed=SEED), seed=SEED, samples_per_style=0,
                               progress=False)
     digests = tree_digests(tmp_path / "s")
     result = {"styles": digests, "pixels": combined(digests, "pixels"), "files": combined(digests, "files"),
