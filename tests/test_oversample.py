@@ -3,13 +3,12 @@ determinism, the tiny-style cases, bad params, and the train set the classifier 
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from test_resample import TRAIN, make_params, make_store
+from test_resample import TRAIN, load_stage, make_params, make_store
 from typer.testing import CliRunner
 
 from artstyle.checkpoint import save_checkpoint
@@ -209,13 +208,6 @@ def test_train_set_built_on_another_store_is_refused(tmp_path):
         open_train_set(store, out / "train")
 
 
-def _load_stage():
-    spec = importlib.util.spec_from_file_location("stage_oversample", REPO / "stages" / "oversample.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_stage_writes_train_set_metrics_and_plot(tmp_path):
     store = make_store(tmp_path)
     params_path = make_params(tmp_path, sampling=20, sampling_method="smote")
@@ -224,7 +216,7 @@ def test_stage_writes_train_set_metrics_and_plot(tmp_path):
             "--autoencoder", str(tmp_path / "none.pt"), "--out", str(tmp_path / "train"),
             "--metrics", str(tmp_path / "m.json"), "--counts", str(tmp_path / "c.json"),
             "--plot", str(tmp_path / "p.png"), "--params", str(params_path)]
-    result = CliRunner().invoke(_load_stage().app, args)
+    result = CliRunner().invoke(load_stage("oversample").app, args)
     assert result.exit_code == 0, result.output
     assert "80 train images (27 synthetic); repeated (one real image): Pointillism" in result.output
     totals, counts = read_json(tmp_path / "m.json"), read_json(tmp_path / "c.json")

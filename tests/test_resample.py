@@ -233,8 +233,9 @@ def test_val_split_does_not_depend_on_sampling(tmp_path):
     assert vals[0] == vals[1] == vals[2]
 
 
-def _load_stage():
-    spec = importlib.util.spec_from_file_location("stage_resample", REPO / "stages" / "resample.py")
+def load_stage(name: str = "resample"):
+    """The stage script ``stages/<name>.py`` as a module (its Typer ``app``)."""
+    spec = importlib.util.spec_from_file_location(f"stage_{name}", REPO / "stages" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -254,7 +255,7 @@ def test_stage_writes_manifests_metrics_and_plot(tmp_path):
     (out / "stale.csv").write_text("row,label\n")  # the old set is replaced whole
     args = ["--store", str(store), "--splits", str(splits), "--out", str(out), "--metrics", str(metrics),
             "--counts", str(counts), "--plot", str(plot)]
-    result = CliRunner().invoke(_load_stage().app, args + ["--params", str(params)])
+    result = CliRunner().invoke(load_stage().app, args + ["--params", str(params)])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["test.csv", "train.csv"]
     assert sorted(p.name for p in splits.iterdir()) == ["test.csv", "train.csv", "val.csv"]
@@ -272,7 +273,7 @@ def test_stage_writes_manifests_metrics_and_plot(tmp_path):
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # same seed, same manifests
     first = (out / "train.csv").read_text()
-    assert CliRunner().invoke(_load_stage().app, args + ["--params", str(params)]).exit_code == 0
+    assert CliRunner().invoke(load_stage().app, args + ["--params", str(params)]).exit_code == 0
     assert (out / "train.csv").read_text() == first
 
 
