@@ -195,8 +195,8 @@ def figure(rows: dict[str, dict]):
         if key != "train_seconds":
             # A collapsed run (e.g. sampling-min's 189 images) would squash every other bar to the
             # right edge: start the axis below the others and write the collapsed values out.
-            shown = mean[mean >= 0.3] if (mean >= 0.3).any() else mean
-            lo = max(0.0, float(np.nanmin(shown - np.nan_to_num(std[mean >= 0.3] if (mean >= 0.3).any() else std))) - 0.05)
+            keep = mean >= 0.3 if (mean >= 0.3).any() else np.ones_like(mean, dtype=bool)
+            lo = max(0.0, float(np.nanmin(mean[keep] - np.nan_to_num(std[keep]))) - 0.05)
             ax.set_xlim(lo, 1.0)
             for n, m in enumerate(mean):
                 if m < lo:
