@@ -210,7 +210,7 @@ def build_train_set(
                     f"holds {images.shape[1]} px: retrain the autoencoder (dvc repro train_autoencoder)"
                 )
             codec = latent_codec(autoencoder, params.oversample.batch_size, device)
-        runtime.seed_everything(params.seed)
+        # No global seeding: each style's SMOTE draws come from class_random_state(seed, style).
         result = synthesize(
             images, rows, labels, targets, codec, k_neighbors=params.oversample.k_neighbors,
             seed=params.seed, progress=True,
