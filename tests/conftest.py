@@ -27,8 +27,8 @@ TINY_OVERRIDES = {
     "autoencoder": {"width": 8, "latent_channels": 4, "epochs": 1, "batch_size": 16},
     "cluster": {"n_components": 4, "n_init": 1, "pixel_size": 8},
     "embedder": {"steps": 3, "style_images_per_class": 2},
-    "transfer": {"width": 4, "residual_blocks": 1, "steps": 4, "style_images_per_class": 2},
-    "evaluate_transfer": {"content_images": 3, "grid_images": 2},
+    "transfer": {"channels": [4, 8, 16], "residual_blocks": 1, "steps": 4, "style_images_per_class": 2},
+    "evaluate_transfer": {"content_images": 3, "grid_images": 2, "real_styles": ["Pointillism"]},
 }
 
 
@@ -102,3 +102,16 @@ def make_repo_copy(dst: Path) -> tuple[Path, dict, list[str], list[str]]:
 def repo_copy(tmp_path: Path):
     """A fresh tiny copy of the repository for one test (see :func:`make_repo_copy`)."""
     return make_repo_copy(tmp_path / "repo")
+
+
+def tiny_transfer_net(seed: int = 0, **args):
+    """A tiny random transfer network whose styles lie far apart, as after training (3x3 widths 4/8/16)."""
+    import torch
+
+    from artstyle.models.transfer import StyleTransferNet
+
+    torch.manual_seed(seed)
+    net = StyleTransferNet(**{"channels": [4, 8, 16], "residual_blocks": 1, "style_dim": 6, **args})
+    with torch.no_grad():
+        net.style_embedding.weight.normal_(0, 3)
+    return net

@@ -17,7 +17,7 @@ from artstyle.training.transfer import check_layers, style_descriptors
 
 def tiny_net(conditioning: str = "cin", seed: int = 0) -> StyleTransferNet:
     torch.manual_seed(seed)
-    net = StyleTransferNet(width=4, residual_blocks=1, style_dim=6, conditioning=conditioning).eval()
+    net = StyleTransferNet(channels=[4, 8, 16], residual_blocks=1, style_dim=6, conditioning=conditioning).eval()
     with torch.no_grad():  # a trained-looking embedding: styles far apart
         net.style_embedding.weight.normal_(0, 3)
     return net
@@ -143,3 +143,95 @@ def test_style_descriptors_place_similar_styles_close():
     assert dist[0, 1] < 0.2 * dist[0, 2:].min()
     assert torch.allclose(d[:, :6].var(0, unbiased=False), torch.ones(6), atol=1e-3)  # whitened coordinates
     assert torch.equal(d, style_descriptors(targets, dim=8, seed=0))
+
+
+@pytest.mark.parametrize("args", [
+    {"channels": [4, 8, 16, 32], "kernel": 3, "upsample": "bilinear"},  # the default layout, narrower
+    {"channels": [4, 8, 16], "kernel": 9, "upsample": "nearest"},  # the reference layout, narrower
+    {"channels": [6], "kernel": 5, "upsample": "bilinear", "residual_blocks": 0},  # no downsampling at all
+])
+@pytest.mark.parametrize("hw", [(16, 16), (13, 29)])
+def test_layouts_keep_the_size_and_give_finite_images(args, hw):
+    torch.manual_seed(0)
+    net = StyleTransferNet(style_dim=4, **{"residual_blocks": 1, **args}).eval()
+    x = torch.rand(2, 3, *hw)
+    with torch.no_grad():
+        y = net(x, torch.tensor([0, 5]))
+    assert y.shape == x.shape and torch.isfinite(y).all() and 0 <= y.min() and y.max() <= 1
+    assert net.stride == 2 ** (len(args["channels"]) - 1)
+    assert StyleTransferNet.from_args(net.args).args == net.args
+
+
+def test_reference_layout_is_the_first_network():
+    from artstyle.models.transfer import REFERENCE_ARGS
+
+    ref = StyleTransferNet(**REFERENCE_ARGS)
+    assert ref.channels == (16, 32, 64) and ref.kernel == 9 and ref.upsample == "nearest"
+    assert ref.to_rgb.kernel_size == (9, 9) and ref.encoder[0].conv.out_channels == 16
+
+
+@pytest.mark.parametrize("bad", [{"channels": []}, {"channels": [4, 0]}, {"kernel": 4}, {"upsample": "cubic"}])
+def test_bad_layouts_are_errors(bad):
+    with pytest.raises(ValueError):
+        StyleTransferNet(**bad)
+
+
+def test_mean_std_statistic_and_channel_energy():
+    from artstyle.losses.perceptual import gram_matrix, mean_std, style_statistic
+    from artstyle.training.transfer import channel_energy
+
+    f = torch.rand(2, 5, 6, 7)
+    ms = mean_std(f)
+    assert ms.shape == (2, 10)
+    assert torch.allclose(ms[:, :5], f.mean((2, 3)))
+    assert torch.allclose(ms[:, 5:], f.flatten(2).std(2, unbiased=False), atol=1e-3)
+    # The same per-channel energy from either statistic (the Gram divides by C as well).
+    assert torch.allclose(channel_energy(mean_std(f)) / 5, channel_energy(gram_matrix(f)), rtol=1e-3, atol=1e-6)
+    assert torch.equal(style_statistic(f, "gram"), gram_matrix(f))
+    with pytest.raises(ValueError):
+        style_statistic(f, "fft")
+
+
+
+
+def test_colour_match_recolours_the_input_and_blends_palettes():
+    from artstyle.models.transfer import match_colour
+
+    x = torch.rand(2, 3, 12, 12) * 0.5 + 0.2
+    target = torch.tensor([[0.3, 0.5, 0.7, 0.05, 0.1, 0.08]]).expand(2, -1)
+    y = match_colour(x, target)
+    assert torch.allclose(y.mean((2, 3)), target[:, :3], atol=1e-4)
+    assert torch.allclose(y.flatten(2).std(2, unbiased=False), target[:, 3:], atol=1e-4)
+    torch.manual_seed(0)
+    net = StyleTransferNet(channels=[4, 8], residual_blocks=1, style_dim=4, colour_match=True).eval()
+    with torch.no_grad():
+        net.style_colours.copy_(torch.rand(NUM_CLASSES, 6) * 0.3 + 0.05)
+        assert net.style_size == 10 and net.style_vectors(torch.tensor([3])).shape == (1, 10)
+        w = torch.zeros(NUM_CLASSES)
+        w[[3, 7]] = 1.0
+        assert torch.allclose(net.blend(w)[4:], (net.style_colours[3] + net.style_colours[7]) / 2)
+        assert torch.allclose(net(x, torch.tensor([3, 3])), net(x, net.style_vectors(torch.tensor([3]))))
+        with pytest.raises(ValueError, match="this network takes 10"):
+            net(x, torch.zeros(4))
+    # The palette is a buffer: it travels in the state_dict (the checkpoint), but is not trained.
+    assert "style_colours" in net.state_dict() and "style_colours" not in dict(net.named_parameters())
+
+
+def test_residual_network_starts_as_the_identity_on_its_recoloured_input():
+    from artstyle.models.transfer import match_colour
+
+    x = torch.rand(2, 3, 16, 20) * 0.8 + 0.1
+    torch.manual_seed(0)
+    plain = StyleTransferNet(channels=[4, 8], residual_blocks=1, style_dim=4, residual=True).eval()
+    coloured = StyleTransferNet(channels=[4, 8], residual_blocks=1, style_dim=4, residual=True,
+                                colour_match=True).eval()
+    with torch.no_grad():
+        coloured.style_colours.copy_(torch.rand(NUM_CLASSES, 6) * 0.3 + 0.05)
+        labels = torch.tensor([1, 2])
+        assert torch.allclose(plain(x, labels), x, atol=1e-5)
+        # (up to the logit clamp at 1/512 for pixels the recolouring saturated)
+        assert torch.allclose(coloured(x, labels), match_colour(x, coloured.style_colours[labels]), atol=2.5e-3)
+    # ...and learns: the zero-initialised last conv gets a gradient from the first step.
+    coloured.train()
+    coloured(x, labels).sum().backward()
+    assert coloured.to_rgb.weight.grad.abs().sum() > 0

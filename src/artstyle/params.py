@@ -180,12 +180,33 @@ class EmbedderParams:
     style_images_per_class: int = field(metadata=_range(1, 1_000_000))  # images averaged into each target Gram
 
 
+def check_channels(key: str, value: Any) -> tuple[int, ...]:
+    if not isinstance(value, (list, tuple)) or not value or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1024 for v in value
+    ):
+        raise ParamsError(f"{key}: expected a list of 1 to 6 widths in [1, 1024], got {value!r}")
+    if len(value) > 6:
+        raise ParamsError(f"{key}: at most 6 widths (5 downsamplings), got {len(value)}")
+    return tuple(value)
+
+
+def check_kernel(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value > 15 or value % 2 == 0:
+        raise ParamsError(f"{key}: expected an odd integer in [1, 15], got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class TransferParams:
     conditioning: str = field(metadata=_choices("cin", "concat"))  # conditional instance norm, or the course's concat
-    width: int = field(metadata=_range(4, 1024))
+    channels: tuple[int, ...] = field(metadata={"check": check_channels})  # full resolution ... bottleneck
+    kernel: int = field(metadata={"check": check_kernel})  # first and last conv (odd)
+    upsample: str = field(metadata=_choices("nearest", "bilinear"))
+    colour_match: bool  # recolour the input to the style's palette before the network (Reinhard)
+    residual: bool  # the network paints on its input: sigmoid(logit(input) + output)
     residual_blocks: int = field(metadata=_range(0, 64))
     style_dim: int = field(metadata=_range(1, 4096))  # length of each style's embedding vector
+    style_statistic: str = field(metadata=_choices("gram", "meanstd"))  # what the style loss matches
     steps: int = field(metadata=_range(1, 10_000_000))  # optimiser steps (style transfer is trained in steps)
     warmup_steps: int = field(metadata=_range(0, 10_000_000))  # linear LR warmup, then cosine decay
     batch_size: int = field(metadata=_range(1, 65_536))
@@ -199,10 +220,22 @@ class TransferParams:
     num_workers: int = field(metadata=_range(0, 256))
 
 
+def check_style_names(key: str, value: Any) -> tuple[str, ...]:
+    from artstyle.styles import UnknownStyleError, canonical
+
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) for v in value):
+        raise ParamsError(f"{key}: expected a non-empty list of style names, got {value!r}")
+    try:
+        return tuple(canonical(v) for v in value)
+    except UnknownStyleError as e:
+        raise ParamsError(f"{key}: {e}") from None
+
+
 @dataclass(frozen=True)
 class EvaluateTransferParams:
     content_images: int = field(metadata=_range(1, 100_000))  # test images stylized into every style
     grid_images: int = field(metadata=_range(1, 64))  # rows of plots/transfer_grid.png
+    real_styles: tuple[str, ...] = field(metadata={"check": check_style_names})  # columns of plots/transfer_real.png
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,29 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
         return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
 
 
+def mean_std(features: torch.Tensor) -> torch.Tensor:
+    """[B, C, H, W] -> [B, 2C]: each channel's mean and standard deviation over positions.
+
+    The statistics adaptive instance norm transfers (Huang & Belongie 2017): how strongly and how
+    variably each feature fires, without the C x C co-activations a Gram matrix adds. Like
+    :func:`gram_matrix`, independent of the resolution and computed in float32.
+    """
+    with torch.autocast(features.device.type, enabled=False):
+        f = features.float().flatten(2)
+        return torch.cat([f.mean(2), (f.var(2, unbiased=False) + 1e-5).sqrt()], dim=1)
+
+
+STYLE_STATISTICS = {"gram": gram_matrix, "meanstd": mean_std}
+
+
+def style_statistic(features: torch.Tensor, kind: str) -> torch.Tensor:
+    """The style statistic ``kind`` (gram | meanstd) of a batch of features."""
+    try:
+        return STYLE_STATISTICS[kind](features)
+    except KeyError:
+        raise ValueError(f"style statistic: got {kind!r}; allowed: {', '.join(STYLE_STATISTICS)}") from None
+
+
 def relative_mse(x: torch.Tensor, target: torch.Tensor, scale: torch.Tensor | float | None = None) -> torch.Tensor:
     """mean((x - target)^2) / scale, with scale = mean(target^2) unless given."""
     if scale is None:

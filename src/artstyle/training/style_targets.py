@@ -10,8 +10,9 @@ import numpy as np
 import torch
 
 from artstyle import inference
+from artstyle.data.dataset import to_float
 from artstyle.errors import InputError
-from artstyle.losses.perceptual import gram_matrix
+from artstyle.losses.perceptual import style_statistic
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.styles import NUM_CLASSES, STYLES
 
@@ -38,26 +39,52 @@ def style_targets(
     layers: tuple[str, ...] | list[str],
     device: torch.device,
     batch_size: int = 64,
+    statistic: str = "gram",
 ) -> dict[str, torch.Tensor]:
-    """``{layer: [NUM_CLASSES, C, C]}``: each style's mean Gram matrix over its chosen images."""
+    """``{layer: [NUM_CLASSES, ...]}``: each style's ``statistic`` (gram: [C, C]; meanstd: [2C])
+    averaged over its chosen images."""
     upto = max(layers, key=LAYERS.index)
     rows = np.concatenate([style_rows[c] for c in sorted(style_rows)])
     owner = torch.from_numpy(np.concatenate([np.full(len(style_rows[c]), c) for c in sorted(style_rows)]))
     counts = torch.bincount(owner, minlength=NUM_CLASSES).clamp_min(1).float()
-    targets = {name: torch.zeros(NUM_CLASSES, vgg.channels(name), vgg.channels(name)) for name in layers}
+    targets: dict[str, torch.Tensor] = {}
 
     def grams(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         feats = vgg(x, upto=upto)
-        return tuple(gram_matrix(getattr(feats, name)) for name in layers)
+        return tuple(style_statistic(getattr(feats, name), statistic) for name in layers)
 
     start = 0
     for out, _ in inference.iterate(grams, inference.chunks(images[rows], batch_size), device, desc="target Grams"):
         for name, g in zip(layers, out):
-            targets[name].index_add_(0, owner[start : start + len(g)], g)
+            targets.setdefault(name, torch.zeros(NUM_CLASSES, *g.shape[1:])).index_add_(0, owner[start : start + len(g)], g)
         start += len(out[0])
-    return {name: t / counts.view(-1, 1, 1) for name, t in targets.items()}
+    return {name: t / counts.view(-1, *([1] * (t.dim() - 1))) for name, t in targets.items()}
 
 
 def gram_scales(targets: dict[str, torch.Tensor]) -> dict[str, float]:
     """Per-layer normaliser of the style loss: the mean square of all styles' targets."""
     return {name: float(t.pow(2).mean()) for name, t in targets.items()}
+
+
+def style_colour_stats(images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch_size: int = 512) -> torch.Tensor:
+    """[NUM_CLASSES, 6]: each style's palette, the per-channel pixel mean (R, G, B) and std (R, G, B)
+    of its training images, averaged over them.
+
+    Read from the memmap store in chunks (never the whole store at once); a style without images
+    gets the average over all styles, so its control is defined (and no better than chance).
+    """
+    rows = np.asarray(rows)
+    labels = np.asarray(labels)
+    sums = torch.zeros(NUM_CLASSES, 6, dtype=torch.float64)
+    counts = torch.zeros(NUM_CLASSES, dtype=torch.float64)
+    for start in range(0, len(rows), batch_size):
+        r, y = rows[start : start + batch_size], torch.from_numpy(labels[start : start + batch_size]).long()
+        x = to_float(images[r]).double().flatten(2)  # [B, 3, H*W]
+        stats = torch.cat([x.mean(2), x.std(2, unbiased=False)], dim=1)  # [B, 6]
+        sums.index_add_(0, y, stats)
+        counts += torch.bincount(y, minlength=NUM_CLASSES).double()
+    present = counts > 0
+    out = sums / counts.clamp_min(1).view(-1, 1)
+    if (~present).any():
+        out[~present] = sums[present].sum(0) / counts[present].sum()
+    return out.float()

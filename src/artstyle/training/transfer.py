@@ -25,14 +25,14 @@ from artstyle import runtime
 from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
-from artstyle.losses.perceptual import content_loss, gram_matrix, style_loss, tv_loss
-from artstyle.models.transfer import StyleTransferNet
+from artstyle.losses.perceptual import content_loss, style_loss, style_statistic, tv_loss
+from artstyle.models.transfer import StyleTransferNet, match_colour
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.params import Params, ParamsError, TransferParams, to_dict
 from artstyle.styles import NUM_CLASSES
 from artstyle.training.common import warmup_cosine_scheduler
 from artstyle.training.loop import Trainer, TrainRun
-from artstyle.training.style_targets import gram_scales, pick_style_rows, style_targets
+from artstyle.training.style_targets import gram_scales, pick_style_rows, style_colour_stats, style_targets
 
 
 def check_layers(content_layer: str, style_layers: tuple[str, ...] | list[str]) -> str:
@@ -45,10 +45,19 @@ def check_layers(content_layer: str, style_layers: tuple[str, ...] | list[str]) 
     return max((content_layer, *style_layers), key=LAYERS.index)
 
 
+def channel_energy(target: torch.Tensor) -> torch.Tensor:
+    """[K, C]: each VGG channel's mean square activation (up to a constant), from either statistic:
+    a Gram matrix's diagonal, or mean^2 + std^2 of a [K, 2C] mean/std target."""
+    if target.dim() == 3:
+        return torch.diagonal(target, dim1=1, dim2=2)
+    mean, std = target.chunk(2, dim=1)
+    return mean.pow(2) + std.pow(2)
+
+
 def style_descriptors(targets: dict[str, torch.Tensor], dim: int, seed: int = 0) -> torch.Tensor:
     """[NUM_CLASSES, dim]: a starting point for the style embedding, computed from the target Grams.
 
-    Each style is described by the log of its Gram diagonals (the energy of every VGG channel,
+    Each style is described by the log of its channel energies (Gram diagonals: every VGG channel's,
     i.e. which colours and textures the style uses), standardised across styles and reduced by
     PCA to ``dim`` whitened coordinates. Styles that look alike start close together, so the
     shared map from embedding to instance-norm scale/shift, which every training image updates,
@@ -56,7 +65,7 @@ def style_descriptors(targets: dict[str, torch.Tensor], dim: int, seed: int = 0)
     learn only from the ~1/27 of the images drawn for it (the idea of Ghiasi et al. 2017, who
     predict the embedding from the style image, without their extra network).
     """
-    feats = torch.cat([torch.diagonal(t, dim1=1, dim2=2).clamp_min(1e-12).log() for t in targets.values()], dim=1)
+    feats = torch.cat([channel_energy(t).clamp_min(1e-12).log() for t in targets.values()], dim=1)
     feats = (feats - feats.mean(0)) / feats.std(0).clamp_min(1e-6)
     u, sv, _ = torch.linalg.svd(feats, full_matrices=False)
     k = min(dim, int((sv > 1e-6 * sv[0]).sum()))
@@ -93,17 +102,19 @@ def train_transfer(
     images = open_images(store_dir)
     rows, labels = read_manifest(Path(splits_dir) / "train.csv")
     vgg = VGGFeatures(last=deepest).to(device, memory_format=fmt)
-    targets = style_targets(
-        vgg, images, pick_style_rows(rows, labels, tp.style_images_per_class, params.seed), tp.style_layers, device
-    )
+    style_rows = pick_style_rows(rows, labels, tp.style_images_per_class, params.seed)
+    targets = style_targets(vgg, images, style_rows, tp.style_layers, device, statistic=tp.style_statistic)
     scales = gram_scales(targets)
     targets_dev = {k: v.to(device) for k, v in targets.items()}
 
     model = StyleTransferNet(
-        width=tp.width, residual_blocks=tp.residual_blocks, style_dim=tp.style_dim, conditioning=tp.conditioning
+        channels=tp.channels, residual_blocks=tp.residual_blocks, style_dim=tp.style_dim,
+        conditioning=tp.conditioning, kernel=tp.kernel, upsample=tp.upsample, colour_match=tp.colour_match,
+        residual=tp.residual,
     )
     with torch.no_grad():
         model.style_embedding.weight.copy_(style_descriptors(targets, tp.style_dim, params.seed))
+        model.style_colours.copy_(style_colour_stats(images, rows, labels))
     model.to(device, memory_format=fmt)
     optimizer = torch.optim.Adam(model.parameters(), lr=tp.lr)
     scheduler = warmup_cosine_scheduler(optimizer, tp.steps, tp.warmup_steps, final_scale=0.1)
@@ -112,15 +123,18 @@ def train_transfer(
         seed=params.seed, drop_last=len(rows) >= tp.batch_size, pin_memory=device.type == "cuda",
     )
     style_gen = torch.Generator().manual_seed(params.seed + 1)
+    net_colours = model.style_colours
 
     def loss_fn(net: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]):
         x = batch[0]
         style = torch.randint(0, NUM_CLASSES, (x.shape[0],), generator=style_gen).to(device)
         with torch.no_grad():
+            if tp.colour_match:  # the content to keep is the recoloured picture the network is given
+                x = match_colour(x, net_colours[style].to(x.dtype))
             content_target = getattr(vgg(x, upto=tp.content_layer), tp.content_layer)
         out = net(x, style)
         feats = vgg(out, upto=deepest)
-        grams = [gram_matrix(getattr(feats, name)) for name in tp.style_layers]
+        grams = [style_statistic(getattr(feats, name), tp.style_statistic) for name in tp.style_layers]
         terms = {
             "content": content_loss(getattr(feats, tp.content_layer), content_target),
             "style": style_loss(grams, [targets_dev[n][style] for n in tp.style_layers],
@@ -144,8 +158,9 @@ def train_transfer(
         "seed": params.seed,
         "image_size": int(images.shape[1]),
         "vgg_source": vgg.source,
-        "style_grams": targets,
-        "gram_scales": scales,
+        "style_statistic": tp.style_statistic,
+        "style_targets": targets,
+        "style_scales": scales,
         "summary": summary,
     }
     return TransferRun(model=model, metrics=summary, checkpoint=checkpoint, targets=targets, scales=scales,
