@@ -6,10 +6,11 @@ from pathlib import Path
 
 import typer
 
-from artstyle.evaluation.transfer import evaluate_transfer
+from artstyle.cli import DEFAULT_SIZE
+from artstyle.evaluation.transfer import evaluate_transfer, load_transfer, repaint_real
 from artstyle.fileio import save_figure, write_json
 from artstyle.params import load_params
-from artstyle.plots.transfer import deception_figure, transfer_grid_figure
+from artstyle.plots.transfer import deception_figure, real_pictures_figure, transfer_grid_figure
 from artstyle.stage import stage, stage_app
 
 app = stage_app()
@@ -25,6 +26,7 @@ def main(
     metrics: Path = typer.Option(..., help="JSON: deception_rate, content_ssim, style_gram_distance, ..."),
     grid: Path = typer.Option(..., help="PNG: test images (rows) in every style (columns)"),
     deception: Path = typer.Option(..., help="PNG: deception rate per target style"),
+    real: Path = typer.Option(..., help="PNG: real photos repainted as `artstyle stylize` does by default"),
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
 ) -> None:
     p = load_params(params)
@@ -35,6 +37,13 @@ def main(
     m = result.metrics
     save_figure(deception, deception_figure(result.per_style_deception, m["chance_rate"],
                                             result.per_style_identity, m["deception_rate"]))
+    net, ckpt = load_transfer(model)
+    pics = repaint_real(net, ckpt, p.evaluate_transfer.real_styles, DEFAULT_SIZE)
+    save_figure(real, real_pictures_figure(
+        pics.contents, pics.stylized, pics.styles, pics.names,
+        f"Real photos at `artstyle stylize`'s default size ({pics.size} px short side, texture scale "
+        f"{pics.texture_scale:g}): not in the training data",
+    ))
     typer.echo("  ".join(f"{k} {v:.4g}" for k, v in m.items()))
 
 

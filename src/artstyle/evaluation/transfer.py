@@ -9,9 +9,13 @@ Test images are repainted into every one of the 27 styles and judged by numbers,
   this is 1/27 for top-1 by construction, a sanity floor);
 - ``content_ssim``: grayscale SSIM between each content image and its stylizations (structure
   survives; colour is allowed to change, that is the point of the exercise);
-- ``style_gram_distance``: the relative Gram distance to the target style's Gram statistics (the
-  training objective's own yardstick) next to ``identity_style_gram_distance``, the same for the
-  unstylized images.
+- ``style_distance``: the relative distance of the stylization's VGG style statistics (Gram
+  matrices or per-channel mean/std, whichever the network was trained on) to the target style's
+  (the training objective's own yardstick), next to ``identity_style_distance``, the same for the
+  unstylized images;
+- the colour-only control, ``colour_only_deception_rate`` and ``colour_only_content_ssim``: each
+  content image's per-channel mean and std set to the target style's average (no network). What
+  the network scores above it is more than a colour change.
 
 Timings are not metrics (they change on every run): the stylize latency is the benchmark's
 (``python -m artstyle.bench stylize``).
@@ -19,6 +23,7 @@ Timings are not metrics (they change on every run): the stylize latency is the b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,12 +38,13 @@ from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
 from artstyle.errors import InputError
 from artstyle.evaluation.image_quality import ssim
-from artstyle.losses.perceptual import gram_distance, gram_matrix
+from artstyle.losses.perceptual import gram_distance, style_statistic
 from artstyle.models.classifier import StyleNet
-from artstyle.models.transfer import StyleTransferNet
+from artstyle.models.transfer import StyleTransferNet, match_colour
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.params import EvaluateTransferParams, Params
-from artstyle.styles import NUM_CLASSES, STYLES
+from artstyle.styles import NUM_CLASSES, STYLES, canonical
+from artstyle.training.style_targets import style_colour_stats
 
 LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601
 
@@ -80,36 +86,77 @@ def style_distances(
     vgg: VGGFeatures,
     images: torch.Tensor,
     targets: torch.Tensor,
-    style_grams: dict[str, torch.Tensor],
+    style_targets: dict[str, torch.Tensor],
     scales: dict[str, float],
     layers: tuple[str, ...] | list[str],
     device: torch.device,
     batch_size: int = 64,
+    statistic: str = "gram",
 ) -> torch.Tensor:
-    """[N, K]: relative Gram distance of each image to the target Grams of the styles ``targets`` [N, K].
+    """[N, K]: relative distance of each image's ``statistic`` to those of the styles ``targets`` [N, K].
 
     Each image goes through VGG once however many styles it is compared with.
     """
     upto = max(layers, key=LAYERS.index)
-    style_grams = {n: style_grams[n].to(device) for n in layers}
+    style_targets = {n: style_targets[n].to(device) for n in layers}
 
     def distances(batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         x, t = batch
         feats = vgg(x, upto=upto)
-        grams = [gram_matrix(getattr(feats, n)) for n in layers]
+        stats = [style_statistic(getattr(feats, n), statistic) for n in layers]
         return torch.stack([
-            gram_distance(grams, [style_grams[n][k] for n in layers], [scales[n] for n in layers])
+            gram_distance(stats, [style_targets[n][k] for n in layers], [scales[n] for n in layers])
             for k in t.T
         ], dim=1)
 
     return inference.predict(distances, inference.chunks((images, targets), batch_size), device,
-                             desc="Gram distance", total=inference.n_chunks(len(images), batch_size))
+                             desc="style distance", total=inference.n_chunks(len(images), batch_size))
+
+
+def colour_only(contents: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
+    """[N, 3, H, W] x [K, 6] -> [N, K, 3, H, W]: each content's per-channel mean and std set to each
+    style's palette (:func:`~artstyle.models.transfer.match_colour`, no network): the control for
+    "only a tint"."""
+    n, k = len(contents), len(colours)
+    out = match_colour(contents.repeat_interleave(k, dim=0), colours.repeat(n, 1))
+    return out.view(n, k, *contents.shape[1:])
 
 
 def pick_content_rows(rows: np.ndarray, n: int, seed: int) -> np.ndarray:
     """``n`` distinct test rows (seeded), in store order."""
     pool = np.unique(rows)
     return np.sort(np.random.default_rng(seed).choice(pool, size=min(n, len(pool)), replace=False))
+
+
+@dataclass
+class RealPictures:
+    names: list[str]
+    contents: list[torch.Tensor]  # [3, H, W] each, at stylize's default size
+    stylized: list[torch.Tensor]  # [len(styles), 3, H, W] each
+    styles: list[str]
+    size: int
+    texture_scale: float
+
+
+def repaint_real(model: StyleTransferNet, ckpt: dict[str, Any], styles: Sequence[str], size: int) -> RealPictures:
+    """The photos that ship with our dependencies, repainted as ``artstyle stylize`` does by default
+    (short side ``size``, the default texture scale) in each of ``styles``."""
+    from artstyle import stylize as st
+
+    pictures = st.demo_pictures()
+    if not pictures:
+        raise InputError("no demo photos found (matplotlib's grace_hopper.jpg, scikit-learn's china.jpg)")
+    labels = [STYLES.index(canonical(name)) for name in styles]
+    out = RealPictures([], [], [], [STYLES[i] for i in labels], size, 1.0)
+    for name, path in pictures:
+        x = st.to_tensor(st.resize_short(st.read_image(path), size))
+        out.texture_scale = st.default_texture_scale(min(x.shape[-2:]), int(ckpt["image_size"]))
+        with torch.no_grad():
+            ys = [st.stylize(model, x, torch.tensor([i]), texture_scale=out.texture_scale)[0] for i in labels]
+        out.names.append(name)
+        out.contents.append(x[0])
+        out.stylized.append(torch.stack(ys))
+    return out
 
 
 @dataclass
@@ -141,7 +188,8 @@ def evaluate_transfer(
     rows, _ = read_manifest(Path(splits_dir) / "test.csv")
     if len(rows) == 0:
         raise InputError(f"{splits_dir}/test.csv is empty: nothing to stylize")
-    contents = to_float(open_images(store_dir)[pick_content_rows(rows, ev.content_images, params.seed)])
+    store = open_images(store_dir)
+    contents = to_float(store[pick_content_rows(rows, ev.content_images, params.seed)])
     n = len(contents)
     stylized = stylize_all(model, contents, device)
     flat = stylized.flatten(0, 1)
@@ -151,13 +199,20 @@ def evaluate_transfer(
     id_logits = classify(judge, contents, device).repeat_interleave(NUM_CLASSES, dim=0)
     id_top1, _ = hit_rates(id_logits, target)
 
-    content_ssim = ssim(grayscale(contents).repeat_interleave(NUM_CLASSES, dim=0), grayscale(flat), reduction="none")
+    content_gray = grayscale(contents).repeat_interleave(NUM_CLASSES, dim=0)
+    content_ssim = ssim(content_gray, grayscale(flat), reduction="none")
+
+    train_rows, train_labels = read_manifest(Path(splits_dir) / "train.csv")
+    colour = colour_only(contents, style_colour_stats(store, train_rows, train_labels)).flatten(0, 1)
+    colour_top1, _ = hit_rates(classify(judge, colour, device), target)
+    colour_ssim = ssim(content_gray, grayscale(colour), reduction="none")
 
     layers = list(ckpt["params"]["style_layers"])
     vgg = VGGFeatures(last=max(layers, key=LAYERS.index), source=ckpt["vgg_source"]).to(device)
-    grams, scales = ckpt["style_grams"], ckpt["gram_scales"]
-    dist = style_distances(vgg, flat, target[:, None], grams, scales, layers, device)
-    id_dist = style_distances(vgg, contents, torch.arange(NUM_CLASSES).expand(n, -1), grams, scales, layers, device)
+    stat, targets, scales = ckpt["style_statistic"], ckpt["style_targets"], ckpt["style_scales"]
+    dist = style_distances(vgg, flat, target[:, None], targets, scales, layers, device, statistic=stat)
+    id_dist = style_distances(vgg, contents, torch.arange(NUM_CLASSES).expand(n, -1), targets, scales, layers,
+                              device, statistic=stat)
 
     per_style = top1.view(n, NUM_CLASSES).float().mean(0)
     per_style_id = id_top1.view(n, NUM_CLASSES).float().mean(0)
@@ -167,8 +222,10 @@ def evaluate_transfer(
         "chance_rate": 1.0 / NUM_CLASSES,
         "identity_deception_rate": float(id_top1.float().mean()),
         "content_ssim": float(content_ssim.mean()),
-        "style_gram_distance": float(dist.mean()),
-        "identity_style_gram_distance": float(id_dist.mean()),
+        "style_distance": float(dist.mean()),
+        "identity_style_distance": float(id_dist.mean()),
+        "colour_only_deception_rate": float(colour_top1.float().mean()),
+        "colour_only_content_ssim": float(colour_ssim.mean()),
         "min_style_deception_rate": float(per_style.min()),
         "styles_above_chance": int((per_style > 1.0 / NUM_CLASSES).sum()),
         "content_images": n,

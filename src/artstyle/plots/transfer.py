@@ -76,6 +76,52 @@ def transfer_grid_figure(
     return fig
 
 
+def contact_sheet_figure(
+    content: torch.Tensor, stylized: torch.Tensor, styles: Sequence[str] = STYLES, columns: int = 7,
+    title: str = "", cell: float = 2.0,
+) -> Figure:
+    """The original, then one labelled panel per style: ``content`` [3, H, W], ``stylized`` [K, 3, H, W]."""
+    n = len(stylized) + 1
+    if len(stylized) != len(styles):
+        raise ValueError(f"{len(stylized)} images for {len(styles)} style names")
+    columns = min(columns, n)
+    rows = -(-n // columns)
+    h, w = content.shape[-2:]
+    fig = Figure(figsize=(cell * columns, cell * rows * h / w + 0.6), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for i, (image, name) in enumerate([(content, "original"), *zip(stylized, styles)]):
+        ax = axes.flat[i]
+        ax.imshow(image.detach().float().permute(1, 2, 0).clamp(0, 1).cpu().numpy())
+        ax.set_axis_off()
+        ax.set_title(name if i == 0 else readable(name, 20), fontsize=8, fontweight="bold" if i == 0 else None)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def real_pictures_figure(
+    contents: Sequence[torch.Tensor], stylized: Sequence[torch.Tensor], styles: Sequence[str],
+    names: Sequence[str], title: str, cell: float = 2.2,
+) -> Figure:
+    """Rows: real pictures; first column the original, then one column per style.
+    ``stylized[r]`` is [len(styles), 3, H, W] for picture ``r`` (pictures may differ in size)."""
+    rows, cols = len(contents), len(styles) + 1
+    fig = Figure(figsize=(cell * cols, cell * rows + 0.8), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for r in range(rows):
+        for c, image in enumerate([contents[r], *stylized[r]]):
+            ax = axes[r, c]
+            ax.imshow(image.detach().float().permute(1, 2, 0).clamp(0, 1).cpu().numpy())
+            ax.set_axis_off()
+        axes[r, 0].set_title(names[r], fontsize=8, fontweight="bold")
+    for c, name in enumerate(styles):
+        axes[0, c + 1].set_title(readable(name, 20), fontsize=9)
+    fig.suptitle(title)
+    return fig
+
+
 def deception_figure(
     per_style: Mapping[str, float],
     chance: float,
