@@ -7,13 +7,12 @@ import sys
 
 import numpy as np
 import pytest
-import torch
+from conftest import tiny_transfer_net
 from PIL import Image
 from typer.testing import CliRunner
 
 from artstyle.checkpoint import save_checkpoint
 from artstyle.cli import app, parse_style_spec
-from artstyle.models.transfer import StyleTransferNet
 from artstyle.styles import LABEL_OF, STYLES
 
 runner = CliRunner()
@@ -22,10 +21,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
-    torch.manual_seed(0)
-    net = StyleTransferNet(width=4, residual_blocks=1, style_dim=6)
-    with torch.no_grad():
-        net.style_embedding.weight.normal_(0, 3)  # styles far apart, as after training
+    net = tiny_transfer_net()
     save_checkpoint(root / "transfer.pt", net, net.args, STYLES)
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 256, (30, 45, 3), dtype=np.uint8)).save(root / "photo.jpg")

@@ -12,6 +12,10 @@ import typer
 
 from artstyle.styles import ALIASES, NUM_CLASSES, STYLES, UnknownStyleError, canonical
 
+# Short side `stylize` resizes to by default; the evaluate_transfer stage repaints the real-picture
+# grid at the same size, so the committed picture shows what a user gets.
+DEFAULT_SIZE = 512
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Art-style tools for the artstyle pipeline.")
 
 
@@ -20,24 +24,43 @@ def _main() -> None:
     """Art-style tools for the artstyle pipeline."""
 
 
-def parse_style_spec(spec: str) -> list[float]:
-    """'Cubism' or 'Cubism:0.5,Ukiyo_e:0.5' -> NUM_CLASSES weights summing to 1 (aliases accepted)."""
+def split_style_spec(spec: str) -> tuple[list[float], list[tuple[Path, float]]]:
+    """'Cubism:2,mine.style.pt:1' -> (NUM_CLASSES weights of the named styles, [(style file, weight)]).
+
+    A part naming a ``.pt`` file is a style file (from ``--style-from``); every other part is a
+    style name or alias. Weights are not normalised here; they must be >= 0.
+    """
     weights = [0.0] * NUM_CLASSES
+    files: list[tuple[Path, float]] = []
     parts = [p.strip() for p in spec.split(",") if p.strip()]
     if not parts:
         raise ValueError("empty --style; give a style name, e.g. --style Cubism")
     for part in parts:
-        name, sep, value = part.partition(":")
+        name, sep, value = part.rpartition(":")
+        if not sep:
+            name, value = part, ""
         try:
-            weight = float(value) if sep else 1.0
+            weight = float(value) if value else 1.0
         except ValueError:
             raise ValueError(f"style weight {value!r} in {part!r} is not a number") from None
         if weight < 0:
             raise ValueError(f"style weight in {part!r} is negative")
-        weights[STYLES.index(canonical(name.strip()))] += weight
-    total = sum(weights)
-    if total <= 0:
+        name = name.strip()
+        if name.lower().endswith(".pt"):
+            files.append((Path(name), weight))
+        else:
+            weights[STYLES.index(canonical(name))] += weight
+    if sum(weights) + sum(w for _, w in files) <= 0:
         raise ValueError(f"style weights in {spec!r} sum to zero")
+    return weights, files
+
+
+def parse_style_spec(spec: str) -> list[float]:
+    """'Cubism' or 'Cubism:0.5,Ukiyo_e:0.5' -> NUM_CLASSES weights summing to 1 (aliases accepted)."""
+    weights, files = split_style_spec(spec)
+    if files:
+        raise ValueError(f"{files[0][0]}: a style file where only style names are allowed")
+    total = sum(weights)
     return [w / total for w in weights]
 
 
@@ -46,61 +69,169 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def _unknown_style(spec: str) -> str:
+    return (f"unknown style in {spec!r}. Valid styles: {', '.join(STYLES)}. "
+            f"Aliases: {', '.join(f'{a}={c}' for a, c in sorted(ALIASES.items()))}. "
+            "A style file from --style-from ends in .pt")
+
+
 @app.command()
 def stylize(
     image: Path = typer.Argument(..., help="input image (any size, any format Pillow reads)"),
-    style: str = typer.Option(
-        ..., "--style", "-s",
-        help="a style name (e.g. Cubism, Ukiyo_e) or a blend 'Cubism:0.5,Ukiyo_e:0.5' (weights are normalised)",
-    ),
     output: Path = typer.Option(..., "--output", "-o", help="output image; the format follows the extension"),
+    style: str = typer.Option(
+        None, "--style", "-s",
+        help="a style name (e.g. Cubism, Ukiyo_e), a style file from --style-from (mine.style.pt), or a blend "
+        "'Cubism:0.5,mine.style.pt:0.5' (weights are normalised)",
+    ),
     model: Path = typer.Option(Path("models/transfer.pt"), "--model", "-m", help="transfer checkpoint"),
     size: int = typer.Option(
-        512, "--size", min=0,
+        DEFAULT_SIZE, "--size", min=0,
         help="resize so the short side is SIZE pixels (aspect kept) before stylizing; 0 = the input's own size",
+    ),
+    texture_scale: float = typer.Option(
+        None, "--texture-scale", min=1.0,
+        help="brush strokes this many times larger: the network runs at SIZE / SCALE and is upsampled. "
+        "Default: SIZE / (4 x the training size), at least 1, so strokes keep the size relative to the picture "
+        "they had on 4x-training-size paintings",
+    ),
+    strength: float = typer.Option(1.0, "--strength", help="0 = the original, 1 = fully stylized (default)"),
+    preserve_color: bool = typer.Option(False, "--preserve-color", help="keep the input's colours (luminance-only)"),
+    contact_sheet: bool = typer.Option(
+        False, "--contact-sheet", help="write one sheet of IMAGE in all 27 styles, labelled (no --style needed)",
+    ),
+    style_from: Path = typer.Option(
+        None, "--style-from",
+        help="learn a new style from the paintings in this folder (only its conditioning is fitted) and use it",
+    ),
+    save_style: Path = typer.Option(
+        None, "--save-style", help="where --style-from writes the style file (default: <folder name>.style.pt)",
+    ),
+    style_steps: int = typer.Option(150, "--style-steps", min=1, help="optimiser steps for --style-from"),
+    onnx: Path = typer.Option(
+        None, "--onnx", help="run this exported network (`artstyle export-onnx`) with ONNX Runtime, without PyTorch",
     ),
 ) -> None:
     """Repaint IMAGE in a style (or a blend of styles) with the trained transfer network."""
+    from artstyle.errors import UserError
+
+    chosen = sum(x is not None and x is not False for x in (style, style_from)) + contact_sheet
+    if chosen != 1:
+        _fail("give exactly one of --style, --style-from DIR or --contact-sheet")
+    if not 0.0 <= strength <= 1.0:
+        _fail(f"--strength must be between 0 and 1, got {strength}")
+    weights, files = [0.0] * NUM_CLASSES, []
+    if style is not None:
+        try:
+            weights, files = split_style_spec(style)
+        except UnknownStyleError:
+            _fail(_unknown_style(style))
+        except ValueError as e:
+            _fail(str(e))
+    if onnx is None and not model.is_file():
+        _fail(f"model {model} not found: run the pipeline (`dvc repro train_transfer`) or pass --model")
+    if style_from is not None and not style_from.is_dir():
+        _fail(f"--style-from {style_from}: not a folder")
+    if onnx is not None:
+        if contact_sheet or style_from is not None or files:
+            _fail("--onnx runs named styles and their blends; --contact-sheet, --style-from and style files "
+                  "need the PyTorch model (drop --onnx)")
+        try:
+            _stylize_onnx(image, output, weights, onnx, size, texture_scale, strength, preserve_color)
+        except UserError as e:
+            _fail(str(e))
+        return
+    # Heavy imports after argument checks, so mistakes are reported instantly.
     try:
-        weights = parse_style_spec(style)
-    except UnknownStyleError:
-        _fail(f"unknown style in {style!r}. Valid styles: {', '.join(STYLES)}. "
-              f"Aliases: {', '.join(f'{a}={c}' for a, c in sorted(ALIASES.items()))}")
-    except ValueError as e:
+        _stylize(image, output, weights, files, model, size, texture_scale, strength, preserve_color,
+                 contact_sheet, style_from, save_style, style_steps)
+    except UserError as e:
         _fail(str(e))
+
+
+def _stylize_onnx(image, output, weights, onnx, size, texture_scale, strength, preserve_color) -> None:
+    # No torch import on this path: numpy, Pillow and onnxruntime only (see artstyle.onnx_runtime).
+    from artstyle import stylize_io as io
+    from artstyle.onnx_runtime import OnnxStylizer
+
+    runner = OnnxStylizer(onnx)
+    im = io.resize_short(io.read_image(image), size)
+    scale = texture_scale or io.default_texture_scale(min(im.size), runner.image_size)
+    out = runner.stylize(im, runner.blend(weights), strength=strength, preserve_color=preserve_color,
+                         texture_scale=scale)
+    io.save_image(out, output)
+    mix = ", ".join(f"{STYLES[i]} {w / sum(weights):.2f}" for i, w in enumerate(weights) if w > 0)
+    typer.echo(f"{output}: {out.width}x{out.height} in {mix} (ONNX Runtime)")
+
+
+@app.command("export-onnx")
+def export_onnx_cmd(
+    output: Path = typer.Option(Path("models/transfer.onnx"), "--output", "-o", help="ONNX file to write"),
+    model: Path = typer.Option(Path("models/transfer.pt"), "--model", "-m", help="transfer checkpoint"),
+) -> None:
+    """Export the transfer network to ONNX (for `artstyle stylize --onnx`)."""
     if not model.is_file():
         _fail(f"model {model} not found: run the pipeline (`dvc repro train_transfer`) or pass --model")
-
-    # Heavy imports after argument checks, so mistakes are reported instantly.
-    import numpy as np
-    import torch
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    from artstyle import inference, runtime
-    from artstyle.evaluation.transfer import load_transfer
-    from artstyle.fileio import atomic_path
-
     try:
-        with Image.open(image) as im:
-            im = ImageOps.exif_transpose(im).convert("RGB")
-    except (FileNotFoundError, UnidentifiedImageError, OSError) as e:
-        _fail(f"cannot read {image}: {e}")
-    if size:
-        scale = size / min(im.size)
-        im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.LANCZOS)
+        import onnx  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ModuleNotFoundError as e:
+        _fail(f'export-onnx needs {e.name}: pip install "artstyle[onnx]"')
+    from artstyle.onnx_runtime import export_onnx
 
-    device = runtime.pick_device()
-    net, _ = load_transfer(model, device)
-    x = torch.from_numpy(np.array(im)).permute(2, 0, 1)[None].float().div(255)
-    y = inference.predict(lambda b: net(b, net.blend(torch.tensor(weights))), [x], device)
-    out = y[0].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).numpy()
-    fmt = Image.registered_extensions().get(output.suffix.lower())
-    if fmt is None:
-        _fail(f"unknown image format for {output} (use e.g. .png or .jpg)")
-    with atomic_path(output) as tmp:
-        Image.fromarray(out).save(tmp, format=fmt)
-    mix = ", ".join(f"{STYLES[i]} {w:.2f}" for i, w in enumerate(weights) if w > 0)
-    typer.echo(f"{output}: {out.shape[1]}x{out.shape[0]} in {mix}")
+    meta = export_onnx(model, output)
+    typer.echo(f"{output}: {len(meta['styles'])} styles, style vectors of {meta['style_size']} numbers")
+
+
+def _stylize(image, output, weights, files, model, size, texture_scale, strength, preserve_color,
+             contact_sheet, style_from, save_style, style_steps) -> None:
+    import torch
+    from tqdm import tqdm
+
+    from artstyle import stylize as st
+    from artstyle.evaluation.transfer import load_transfer
+
+    im = st.resize_short(st.read_image(image), size)
+    net, ckpt = load_transfer(model)
+    x = st.to_tensor(im)
+    scale = texture_scale or st.default_texture_scale(min(im.size), int(ckpt.get("image_size", 64)))
+    kw = dict(strength=strength, preserve_color=preserve_color, texture_scale=scale)
+
+    if contact_sheet:
+        from artstyle.fileio import save_figure
+        from artstyle.plots.transfer import contact_sheet_figure
+
+        outs = [st.stylize(net, x, torch.tensor([i]), **kw)[0] for i in tqdm(range(NUM_CLASSES), desc="styles")]
+        save_figure(output, contact_sheet_figure(x[0], torch.stack(outs), STYLES, title=f"{image.name} in every style"))
+        typer.echo(f"{output}: {image.name} in {NUM_CLASSES} styles")
+        return
+
+    if style_from is not None:
+        paintings = [st.read_image(p) for p in st.list_images(style_from)]
+        contents = st.fitting_contents(x, int(ckpt["image_size"]), scale)
+        with tqdm(total=style_steps, desc=f"learning {style_from.name}") as bar:
+            fitted = st.fit_style(net, ckpt, paintings, contents, steps=style_steps,
+                                  progress=lambda i, loss: (bar.update(1), bar.set_postfix(loss=f"{loss:.3f}")))
+        path = save_style or Path(f"{style_from.resolve().name}.style.pt")
+        st.save_style(path, fitted, style_from.resolve().name, net)
+        typer.echo(f"{path}: style from {fitted.images} paintings in {style_from} (reuse it with --style {path})")
+        files = [(path, 1.0)]
+
+    vectors, total = torch.zeros(net.style_size), 0.0
+    if sum(weights) > 0:
+        vectors += sum(weights) * net.blend(torch.tensor(weights))
+        total += sum(weights)
+    for path, w in files:
+        v, warnings = st.load_style(path, net)
+        for warning in warnings:
+            typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
+        vectors += w * v
+        total += w
+    y = st.stylize(net, x, vectors / total, **kw)
+    st.save_image(st.to_image(y), output)
+    names = [f"{STYLES[i]} {w / total:.2f}" for i, w in enumerate(weights) if w > 0]
+    names += [f"{p.name} {w / total:.2f}" for p, w in files if w > 0]
+    typer.echo(f"{output}: {y.shape[-1]}x{y.shape[-2]} in {', '.join(names)}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,81 @@
+"""The parts of ``artstyle stylize`` that need no PyTorch: reading, resizing and writing images,
+listing a style folder, the default texture scale, the demo photos. ``stylize --onnx`` runs on these
+alone, so it never pays torch's import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from artstyle.errors import InputError
+from artstyle.fileio import atomic_path
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def read_image(path: str | Path) -> Image.Image:
+    """An RGB image, upright (EXIF orientation applied); a one-line :class:`InputError` if unreadable."""
+    try:
+        with Image.open(path) as im:
+            return ImageOps.exif_transpose(im).convert("RGB")
+    except (FileNotFoundError, IsADirectoryError):
+        raise InputError(f"cannot read {path}: no such file") from None
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise InputError(f"cannot read {path}: {e}") from None
+
+
+def resize_short(im: Image.Image, size: int) -> Image.Image:
+    """Resize so the short side is ``size`` (aspect kept); 0 keeps the image as it is."""
+    if not size or min(im.size) == size:
+        return im
+    scale = size / min(im.size)
+    return im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.LANCZOS)
+
+
+def save_image(im: Image.Image, path: str | Path) -> None:
+    """Save atomically; the format follows the extension (an :class:`InputError` for an unknown one)."""
+    path = Path(path)
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"unknown image format for {path} (use e.g. .png or .jpg)")
+    with atomic_path(path) as tmp:
+        im.save(tmp, format=fmt)
+
+
+def default_texture_scale(short_side: int, train_size: int) -> float:
+    """``short_side / (4 * train_size)``, at least 1: the network sees the picture at four times the
+    size of the paintings it learned from, so its strokes are as large, relative to the picture,
+    as on a painting four times the training size (a 512 px photo and a 64 px network: 2)."""
+    return max(1.0, short_side / (4.0 * train_size))
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """The image files directly in ``folder`` (sorted); a one-line error if there are none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"--style-from {folder}: not a folder")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise InputError(f"--style-from {folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+    return files
+
+
+def demo_pictures() -> list[tuple[str, Path]]:
+    """Real photographs that ship inside our dependencies (no download): matplotlib's portrait of
+    Grace Hopper, scikit-learn's two sample photos. Missing ones (an unusual install) are skipped."""
+    import importlib.resources
+
+    found = []
+    for package, rel, name in (
+        ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg", "grace_hopper.jpg (matplotlib)"),
+        ("sklearn", "datasets/images/china.jpg", "china.jpg (scikit-learn)"),
+        ("sklearn", "datasets/images/flower.jpg", "flower.jpg (scikit-learn)"),
+    ):
+        try:
+            path = Path(str(importlib.resources.files(package).joinpath(rel)))
+        except ModuleNotFoundError:
+            continue
+        if path.is_file():
+            found.append((name, path))
+    return found
