@@ -139,7 +139,7 @@ def tiny(tmp_path_factory) -> TinyPipeline:
     index = build_store(root, store, p.data.image_size, p.index.max_pixels, p.index.workers, progress=False)
     write_manifest(manifest, *split_rows(index.records, "train"))
     torch.manual_seed(0)
-    net = StyleTransferNet(width=4, residual_blocks=1, style_dim=4)
+    net = StyleTransferNet(channels=[4, 8, 16], residual_blocks=1, style_dim=4)
     save_checkpoint(base / "transfer.pt", net, net.args, STYLES)
     return TinyPipeline(params_file, p, root, store, manifest, base / "transfer.pt")
 
@@ -248,9 +248,14 @@ def test_train_epoch_covers_the_loader_without_the_remainder(tiny):
 
 
 def test_bench_stylize_reports_latency_and_rate(tiny):
-    r = bench_stylize(tiny.transfer, size=32, repeats=3, warmup=1, device=CPU)
+    r = bench_stylize(tiny.transfer, sizes=(32, 48), repeats=3, warmup=1, device=CPU, end_to_end_size=64)
     assert r["ms_per_image"] > 0 and r["images_per_s"] == pytest.approx(1000.0 / r["ms_per_image"])
     assert r["size"] == 32 and r["batch_size"] == 1 and r["repeats"] == 3
+    assert [row["size"] for row in r["rows"]] == [32, 48]
+    for row in r["rows"]:  # the reference network timed alongside, and the ratio is of the two medians
+        assert row["speedup"] == pytest.approx(row["reference_ms_per_image"] / row["ms_per_image"])
+    assert r["min_speedup"] == min(row["speedup"] for row in r["rows"])
+    assert r["reference_args"]["kernel"] == 9 and r["end_to_end_ms"] > 0
     assert RUNTIME_KEYS - {"measured_at"} <= set(r)
 
 
@@ -323,7 +328,7 @@ def test_bench_all_writes_every_section_in_one_go(tiny, tmp_path):
     out = tmp_path / "bench.json"
     result = _invoke("all", "--store", tiny.store, "--root", tiny.root, "--manifest", tiny.manifest,
                      "--model", tiny.transfer, "--params", tiny.params_file, "--train-steps", 1,
-                     "--min-seconds", 0, "--stylize-size", 32, "--scales", "1,2", "--workdir", tmp_path,
+                     "--min-seconds", 0, "--stylize-sizes", "32", "--end-to-end-size", 64, "--scales", "1,2", "--workdir", tmp_path,
                      "--device", "cpu", "--out", out)
     got = json.loads(out.read_text())
     assert set(got) == {"data", "train", "stylize", "scaling"}
@@ -333,6 +338,7 @@ def test_bench_all_writes_every_section_in_one_go(tiny, tmp_path):
     assert f"{got['data']['ratio']:.1f}x" in summary and ">= 20x" in summary
     assert f"{got['train']['efficiency']:.3f}" in summary and ">= 0.9" in summary
     assert f"{got['stylize']['ms_per_image']:.2f} ms" in summary
+    assert f"{got['stylize']['min_speedup']:.2f}x" in summary and ">= 2x" in summary
     assert f"{got['scaling']['index_linearity']:.2f}" in summary
 
 

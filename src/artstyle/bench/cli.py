@@ -41,11 +41,17 @@ def summary_lines(results: dict[str, dict[str, Any]]) -> list[str]:
     d, t, s, sc = results["data"], results["train"], results["stylize"], results["scaling"]
     span = f"{sc['rows'][-1]['scale']}x vs {sc['rows'][0]['scale']}x"
     rows = [
+        *([(f"stylize {s['end_to_end_size']} px end to end", f"{s['end_to_end_ms']:.0f} ms",
+            f"< {s['end_to_end_target_ms']:g} ms  "
+            f"{'met' if s['end_to_end_ms'] < s['end_to_end_target_ms'] else 'NOT met'}")] if "end_to_end_ms" in s else []),
         ("data: store / PIL loader images/s", f"{d['ratio']:.1f}x",
          f">= {d['ratio_target']:g}x  {verdict(d['ratio'], d['ratio_target'])}"),
         ("train: end to end / compute only", f"{t['efficiency']:.3f}",
          f">= {t['efficiency_target']:g}  {verdict(t['efficiency'], t['efficiency_target'])}"),
         (f"stylize {s['size']}x{s['size']}, batch 1", f"{s['ms_per_image']:.2f} ms", "(reported)"),
+        ("stylize: reference network / this one", f"{s['min_speedup']:.2f}x",
+         f">= {s['speedup_target']:g}x  {verdict(s['min_speedup'], s['speedup_target'])} (worst of "
+         f"{', '.join(str(r['size']) for r in s['rows'])} px)"),
         (f"index linearity ({span})", format_linearity(sc["index_linearity"]), "1.0 = linear"),
         (f"train linearity ({span})", format_linearity(sc["train_linearity"]), "1.0 = linear"),
     ]
@@ -68,6 +74,8 @@ COMPILE = typer.Option(False, "--compile/--no-compile", help="torch.compile the 
 SCALES = typer.Option("1,2,4", help="comma-separated dataset multiples of the base size")
 BASE_TRAIN = typer.Option(None, min=27, help="1x train images (default: params synthesize.train_images)")
 BASE_TEST = typer.Option(None, min=27, help="1x test images (default: params synthesize.test_images)")
+STYLIZE_SIZES = typer.Option("256,512", help="comma-separated sides of the square stylize inputs")
+END_TO_END = typer.Option(1024, min=0, help="side of the JPEG stylized end to end (0 = skip)")
 WORKDIR = typer.Option(None, help="where the scaled trees are rendered (default: the system temp dir)")
 
 
@@ -90,6 +98,16 @@ def _parse_scales(text: str) -> list[int]:
     if not scales or scales[0] < 1:
         raise InputError(f"--scales: expected comma-separated integers >= 1, e.g. 1,2,4; got {text!r}")
     return scales
+
+
+def _parse_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 16:
+        raise InputError(f"--sizes: expected comma-separated sides >= 16, e.g. 256,512; got {text!r}")
+    return sizes
 
 
 def _echo(lines: list[str]) -> None:
@@ -159,16 +177,19 @@ def train(
 @stage
 def stylize(
     model: Path = MODEL,
-    size: int = typer.Option(256, min=16, help="side of the square input"),
+    sizes: str = STYLIZE_SIZES,
     repeats: int = typer.Option(20, min=1, help="timed runs (median reported)"),
     warmup: int = typer.Option(3, min=0, help="untimed runs first"),
+    end_to_end_size: int = END_TO_END,
     device: str | None = DEVICE,
     compile: bool = COMPILE,
     out: Path = OUT,
 ) -> None:
-    """Transfer network latency at SIZE x SIZE, batch 1 (key 'stylize')."""
+    """Transfer network latency at each of SIZES (square, batch 1) against the reference network,
+    and one image end to end (key 'stylize')."""
     _require(model, TRANSFER_HINT)
-    r = stamp(bench_stylize(model, size, repeats, warmup, runtime.pick_device(device), compile))
+    r = stamp(bench_stylize(model, _parse_sizes(sizes), repeats, warmup, runtime.pick_device(device), compile,
+                            end_to_end_size=end_to_end_size or None))
     merge_json(out, "stylize", r)
     _echo(stylize_lines(r))
 
@@ -208,7 +229,8 @@ def all_(
     min_seconds: float = typer.Option(
         2.0, min=0.0, help="timed seconds per workload, at least, for the data and train figures"
     ),
-    stylize_size: int = typer.Option(256, min=16, help="side of the stylize latency input"),
+    stylize_sizes: str = STYLIZE_SIZES,
+    end_to_end_size: int = END_TO_END,
     scales: str = SCALES,
     base_train_images: int | None = BASE_TRAIN,
     base_test_images: int | None = BASE_TEST,
@@ -240,7 +262,8 @@ def all_(
     )
     _echo(train_lines(results["train"]))
     typer.echo("\n== stylize: transfer latency")
-    results["stylize"] = stamp(bench_stylize(model, stylize_size, device=dev, compile=compile))
+    results["stylize"] = stamp(bench_stylize(model, _parse_sizes(stylize_sizes), device=dev, compile=compile,
+                                             end_to_end_size=end_to_end_size or None))
     _echo(stylize_lines(results["stylize"]))
     typer.echo(f"\n== scaling: index and training epoch at {', '.join(f'{s}x' for s in scale_list)}")
     results["scaling"] = stamp(bench_scaling(
