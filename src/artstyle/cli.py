@@ -118,8 +118,13 @@ def stylize(
     chosen = sum(x is not None and x is not False for x in (style, style_from)) + contact_sheet
     if chosen != 1:
         _fail("give exactly one of --style, --style-from DIR or --contact-sheet")
-    if not 0.0 <= strength <= 1.0:
-        _fail(f"--strength must be between 0 and 1, got {strength}")
+    from artstyle.errors import InputError
+    from artstyle.stylize_io import check_strength
+
+    try:
+        check_strength(strength)
+    except InputError as e:
+        _fail(str(e))
     weights, files = [0.0] * NUM_CLASSES, []
     if style is not None:
         try:

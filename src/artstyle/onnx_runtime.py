@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from artstyle.errors import InputError
+from artstyle.stylize_io import check_strength
 
 METADATA_KEY = "artstyle"
 
@@ -112,8 +113,7 @@ class OnnxStylizer:
     def stylize(self, im: Image.Image, style: np.ndarray, *, strength: float = 1.0, preserve_color: bool = False,
                 texture_scale: float = 1.0) -> Image.Image:
         """As :func:`artstyle.stylize.stylize`, with Pillow doing the resampling and the colour maths."""
-        if not 0.0 <= strength <= 1.0:
-            raise InputError(f"--strength must be between 0 and 1, got {strength}")
+        check_strength(strength)
         small = im
         if texture_scale > 1:
             size = (max(1, round(im.width / texture_scale)), max(1, round(im.height / texture_scale)))

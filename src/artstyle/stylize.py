@@ -30,6 +30,7 @@ from artstyle.fileio import write_bytes
 from artstyle.models.transfer import StyleTransferNet, match_colour
 from artstyle.stylize_io import (  # noqa: F401 - the torch-free helpers, re-exported for one import
     IMAGE_SUFFIXES,
+    check_strength,
     default_texture_scale,
     demo_pictures,
     list_images,
@@ -61,12 +62,6 @@ def preserve_colour(stylized: torch.Tensor, content: torch.Tensor) -> torch.Tens
     c = torch.einsum("ij,bjhw->bihw", m, content)
     mixed = torch.cat([y[:, :1], c[:, 1:]], dim=1)
     return torch.einsum("ij,bjhw->bihw", torch.linalg.inv(m), mixed).clamp(0, 1)
-
-
-def check_strength(strength: float) -> float:
-    if not 0.0 <= strength <= 1.0:
-        raise InputError(f"--strength must be between 0 and 1, got {strength}")
-    return float(strength)
 
 
 @torch.no_grad()

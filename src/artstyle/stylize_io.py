@@ -79,3 +79,9 @@ def demo_pictures() -> list[tuple[str, Path]]:
         if path.is_file():
             found.append((name, path))
     return found
+
+
+def check_strength(strength: float) -> float:
+    if not 0.0 <= strength <= 1.0:
+        raise InputError(f"--strength must be between 0 and 1, got {strength}")
+    return float(strength)
