@@ -118,12 +118,11 @@ def stylize(
     chosen = sum(x is not None and x is not False for x in (style, style_from)) + contact_sheet
     if chosen != 1:
         _fail("give exactly one of --style, --style-from DIR or --contact-sheet")
-    from artstyle.errors import InputError
     from artstyle.stylize_io import check_strength
 
     try:
         check_strength(strength)
-    except InputError as e:
+    except UserError as e:
         _fail(str(e))
     weights, files = [0.0] * NUM_CLASSES, []
     if style is not None:

@@ -179,9 +179,9 @@ def fit_style(
     statistic = ckpt.get("style_statistic", "gram")
     deepest = max([tp["content_layer"], *layers], key=LAYERS.index)
     vgg = VGGFeatures(last=deepest, source=ckpt.get("vgg_source", "auto"))
-    side = int(ckpt["image_size"])
+    crops = square_crops(paintings, int(ckpt["image_size"]))
     with torch.no_grad():
-        feats = vgg(square_crops(paintings, side), upto=deepest)
+        feats = vgg(crops, upto=deepest)
         targets = [style_statistic(getattr(feats, n), statistic).mean(0, keepdim=True) for n in layers]
     scales = [ckpt["style_scales"][n] for n in layers]
 
@@ -189,8 +189,8 @@ def fit_style(
     net.eval()
     z = net.style_embedding.weight.detach().mean(0).clone().requires_grad_(True)
     # With colour_match the palette is measured, not fitted: the paintings' pixel mean and std.
-    crops = square_crops(paintings, side).flatten(2)
-    palette = torch.cat([crops.mean(2), crops.std(2, unbiased=False)], dim=1).mean(0)
+    flat = crops.flatten(2)
+    palette = torch.cat([flat.mean(2), flat.std(2, unbiased=False)], dim=1).mean(0)
 
     def vector() -> torch.Tensor:
         return torch.cat([z, palette]) if net.colour_match else z
