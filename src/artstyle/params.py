@@ -79,6 +79,10 @@ class DataParams:
     image_size: int = field(metadata=_range(8, 1024))  # side of the square images every model sees
     # Layouts with one split only (hf_parquet) get a seeded, stratified test split of this fraction.
     test_fraction: float = field(metadata=_range(0.0, 1.0, lo_open=True, hi_open=True))
+    # That split's own seed, apart from the top-level `seed` (like synthesize.seed): the test set
+    # is data, so a seed study (`-S seed=N`) varies training on the same test images, without
+    # re-indexing.
+    split_seed: int = field(metadata=_range(0, 2**32 - 1))
 
 
 @dataclass(frozen=True)
