@@ -1,18 +1,26 @@
-"""Decode every image of an ImageFolder tree once into the uint8 store (the ``index`` stage).
+"""Decode every image of ``data.root`` once into the uint8 store (the ``index`` stage).
 
-Input: ``root/train/<Style>/...`` and ``root/test/<Style>/...`` (files may sit in sub-folders of a
-style folder, as torchvision's ImageFolder allows). Style folder names go through
-:func:`artstyle.styles.canonical`, so aliases such as ``Art_Nouveau_Modern`` land on their canonical
-style; a folder that is not a known style is reported (a warning, and each of its image files in
-``rejected.csv``) and never given a label.
+Input: one of three WikiArt layouts, listed by :mod:`artstyle.data.formats` (``data.format``:
+``auto`` detects it): an ImageFolder tree (``root/train/<Style>/...``, ``root/test/<Style>/...``),
+the ArtGAN release (``wikiart/`` with the ``wikiart_csv/`` split and label files; its train / val
+split is our train / test) or the Hugging Face parquet copy (``huggan/wikiart``: one split, so a
+seeded stratified test split of ``test_fraction`` is drawn). Style names go through
+:func:`artstyle.styles.canonical`, so aliases such as ``Art_Nouveau_Modern`` land on their
+canonical style; a name that is not a known style is reported once (with its count) and each of
+its images listed in ``rejected.csv``, never given a label. This module is the one place that
+decodes images and writes the store, whatever the layout.
 
 Output (see :mod:`artstyle.data.store`): ``images.npy``, ``index.csv``, plus ``rejected.csv``
-(relpath, reason) and ``duplicates.csv`` (relpath, duplicate_of, sha1). The directory is built as
-``<out>.tmp`` and swapped into place at the end, so an interrupted run never leaves a half store.
+(relpath, reason) and ``duplicates.csv`` (relpath, duplicate_of, sha1). ``relpath`` is the file
+relative to root (``train/Baroque/x.jpg``, ``wikiart/Baroque/x.jpg``) or, for parquet, the shard
+and row (``data/train-00000-of-00072.parquet#17``). Rows are sorted by (split, style, relpath) and
+identical for any number of workers. The directory is built as a temporary sibling and swapped
+into place at the end, so an interrupted run never leaves a half store. After indexing, the styles
+of the 27 with no training image, and those trained but never tested, are reported once.
 
 Decoding policy, the same for every image:
 
-1. The file is read once; the SHA-1 of its bytes identifies exact duplicates. Duplicates stay in
+1. Each image's bytes (a file, or a parquet cell) are read once; their SHA-1 identifies exact duplicates. Duplicates stay in
    the store (they are real samples of the dataset) and are listed; one across train/test is a
    leak and gets a warning.
 2. The size is checked from the header before any pixel is decoded: more than ``max_pixels``
@@ -36,7 +44,9 @@ Decoding policy, the same for every image:
    is kept, done as one bicubic resample with a crop box and ``reducing_gap=2`` (as ImageOps.fit).
 
 Bad files never stop the run and never vanish: empty, corrupt, truncated, non-image content with
-an image extension, bombs and undecodable modes are listed in ``rejected.csv`` with the reason.
+an image extension, bombs and undecodable modes are listed in ``rejected.csv`` with the reason, as
+are the layouts' own bad entries (a malformed or duplicate CSV line, a listed file that is missing,
+a label id without a name, a null image cell, a style id out of range; see formats.py).
 Files without an image extension and hidden files (``.DS_Store``...) are ignored. Only safe raster
 formats are opened, so a renamed EPS or PDF never reaches an external interpreter.
 """
@@ -52,22 +62,30 @@ import os
 import sys
 import time
 import warnings
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
 from tqdm import tqdm
 
+from artstyle.data.formats import (  # noqa: F401 - Candidate, Scan, scan_tree: re-exported for callers
+    Candidate,
+    IndexTreeError,
+    Listing,
+    Rejected,
+    Scan,
+    iter_parquet_images,
+    list_layout,
+    scan_tree,
+)
 from artstyle.data.store import IMAGES_FILE, INDEX_COLUMNS, INDEX_FILE, IndexRecord
-from artstyle.errors import InputError
 from artstyle.fileio import atomic_dir
-from artstyle.styles import LABEL_OF, STYLES, canonical, is_known
+from artstyle.styles import LABEL_OF, STYLES
 
 SPLITS = ("train", "test")
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 # Everything else PIL could sniff (EPS, PDF, ...) is refused: some of those plugins run external
 # programs on the content. (The JPEG opener also returns camera MPO files.)
 PIL_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")
@@ -78,23 +96,10 @@ DUPLICATES_COLUMNS = ("relpath", "duplicate_of", "sha1")
 REDUCING_GAP = 2.0
 WHITE = (255, 255, 255)
 MAX_WARNINGS = 20  # per kind; the CSV files hold the full lists
-
-
-class IndexTreeError(InputError):
-    """The input tree is unusable as a whole (missing split folder, no decodable image)."""
-
-
-@dataclass(frozen=True)
-class Candidate:
-    relpath: str  # relative to root, forward slashes
-    split: str
-    style: str  # canonical style name
-
-
-@dataclass(frozen=True)
-class Rejected:
-    relpath: str
-    reason: str
+# Image bytes in flight to the workers are bounded: at most IN_FLIGHT_PER_WORKER chunks per
+# worker, so 40 GB of parquet never queue up in memory. File paths are small: bigger chunks.
+IN_FLIGHT_PER_WORKER = 4
+MAX_CHUNK_FILES, MAX_CHUNK_BLOBS = 64, 8
 
 
 @dataclass(frozen=True)
@@ -102,14 +107,6 @@ class Duplicate:
     relpath: str
     duplicate_of: str  # the first copy in store row order
     sha1: str
-
-
-@dataclass
-class Scan:
-    candidates: list[Candidate] = field(default_factory=list)  # sorted by (split, style, relpath)
-    rejected: list[Rejected] = field(default_factory=list)
-    unknown_folders: list[str] = field(default_factory=list)  # "train/Foo"
-    ignored: int = 0  # files without an image extension
 
 
 @dataclass
@@ -121,6 +118,7 @@ class IndexResult:
     metrics: dict
     seconds: float  # wall time of the decode loop
     workers: int
+    layout: str = "imagefolder"  # the layout read (formats.FORMATS)
 
     @property
     def images_per_second(self) -> float:
@@ -131,72 +129,6 @@ class IndexResult:
 def _warn(msg: str) -> None:
     # tqdm.write keeps the progress bar intact when a warning interrupts it.
     tqdm.write(f"warning: {msg}", file=sys.stderr)
-
-
-# ---------------------------------------------------------------------------------------------
-# Scanning the tree
-# ---------------------------------------------------------------------------------------------
-
-
-def _is_hidden(name: str) -> bool:
-    return name.startswith(".")
-
-
-def _walk_files(folder: Path) -> Iterator[Path]:
-    """Every non-hidden file under ``folder``, recursively."""
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = [d for d in dirnames if not _is_hidden(d)]
-        for name in filenames:
-            if not _is_hidden(name):
-                yield Path(dirpath) / name
-
-
-def _has_image_extension(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS
-
-
-def scan_tree(root: str | Path) -> Scan:
-    """List the images of ``root`` with their canonical style; report what cannot be labelled.
-
-    Labels never depend on listing order: rows are sorted by (split, style, relpath) and labels
-    come from :data:`artstyle.styles.LABEL_OF`.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise IndexTreeError(f"{root}: data root is not a folder (expected train/<Style>/ and test/<Style>/)")
-    for split in SPLITS:
-        if not (root / split).is_dir():
-            raise IndexTreeError(
-                f"{root}: missing '{split}/' folder (expected an ImageFolder tree with train/<Style>/ and test/<Style>/)"
-            )
-    scan = Scan()
-
-    def rel(p: Path) -> str:
-        return p.relative_to(root).as_posix()
-
-    for split in SPLITS:
-        for entry in sorted(os.scandir(root / split), key=lambda e: e.name):
-            if _is_hidden(entry.name):
-                continue
-            path = Path(entry.path)
-            if not entry.is_dir():
-                if _has_image_extension(path):
-                    scan.rejected.append(Rejected(rel(path), f"not inside a style folder of '{split}/'"))
-                else:
-                    scan.ignored += 1
-                continue
-            files = list(_walk_files(path))
-            images = [f for f in files if _has_image_extension(f)]
-            scan.ignored += len(files) - len(images)
-            if not is_known(entry.name):
-                scan.unknown_folders.append(f"{split}/{entry.name}")
-                reason = f"unknown style folder '{entry.name}'"
-                scan.rejected.extend(Rejected(rel(f), reason) for f in images)
-                continue
-            style = canonical(entry.name)
-            scan.candidates.extend(Candidate(rel(f), split, style) for f in images)
-    scan.candidates.sort(key=lambda c: (c.split, c.style, c.relpath))
-    return scan
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,14 +264,33 @@ def decode_file(
     return arr, w, h, sha1, reason
 
 
+def decode_blob(
+    data: bytes | None, reason: str, image_size: int, max_pixels: int
+) -> tuple[np.ndarray | None, int, int, str, str]:
+    """:func:`decode_file` for bytes read elsewhere (a parquet cell); ``data`` None: rejected for ``reason``."""
+    if data is None:
+        return None, 0, 0, "", reason
+    arr, w, h, reason = decode_bytes(data, image_size, max_pixels)
+    return arr, w, h, hashlib.sha1(data).hexdigest(), reason
+
+
 class _Decoder:
-    """Picklable callable for Pool.imap (a lambda or closure cannot be sent to the workers)."""
+    """Picklable callables for the worker pool (a lambda or closure cannot be sent to the workers).
+
+    A task is a chunk: a list of file relpaths, or of (bytes, reason) pairs from a parquet shard.
+    """
 
     def __init__(self, root: Path, image_size: int, max_pixels: int) -> None:
         self.root, self.image_size, self.max_pixels = root, image_size, max_pixels
 
     def __call__(self, relpath: str):
         return decode_file(self.root / relpath, self.image_size, self.max_pixels)
+
+    def files(self, relpaths: list[str]) -> list[tuple]:
+        return [self(rp) for rp in relpaths]
+
+    def blobs(self, blobs: list[tuple[bytes | None, str]]) -> list[tuple]:
+        return [decode_blob(data, reason, self.image_size, self.max_pixels) for data, reason in blobs]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -394,23 +345,100 @@ def _resolve_workers(workers: int, tasks: int) -> int:
     return max(1, min(n, tasks))
 
 
+def _chunks(items: Iterator[tuple[int, object]], size: int) -> Iterator[tuple[list[int], list]]:
+    """(slots, payloads) in chunks of ``size`` (itertools.batched needs Python 3.12)."""
+    slots: list[int] = []
+    payloads: list = []
+    for slot, payload in items:
+        slots.append(slot)
+        payloads.append(payload)
+        if len(slots) == size:
+            yield slots, payloads
+            slots, payloads = [], []
+    if slots:
+        yield slots, payloads
+
+
 def _decode_all(
-    root: Path, relpaths: list[str], image_size: int, max_pixels: int, workers: int, progress: bool
-) -> Iterator[tuple]:
-    """Decoded results in the order of ``relpaths``, whatever the number of workers."""
+    root: Path,
+    listing: Listing,
+    image_size: int,
+    max_pixels: int,
+    workers: int,
+    progress: bool,
+) -> Iterator[tuple[int, tuple]]:
+    """(candidate index, decoded result) for every candidate, whatever the number of workers.
+
+    Files are read in row order; parquet cells in file order (the rows are then scattered over the
+    store). Results come back in submission order, so the order, and the store, never depend on
+    which worker finishes first.
+    """
     decoder = _Decoder(root, image_size, max_pixels)
-    bar = tqdm(total=len(relpaths), desc="index", unit="img", disable=not progress, dynamic_ncols=True)
+    n = len(listing.candidates)
+    if listing.parquet is None:
+        items = ((slot, c.relpath) for slot, c in enumerate(listing.candidates))
+        work, cap = decoder.files, MAX_CHUNK_FILES
+    else:
+        items = ((slot, (data, reason)) for slot, data, reason in iter_parquet_images(listing.parquet))
+        work, cap = decoder.blobs, MAX_CHUNK_BLOBS
+    chunk = max(1, min(cap, n // (workers * 8)))
+    bar = tqdm(total=n, desc="index", unit="img", disable=not progress, dynamic_ncols=True)
     with bar:
         if workers == 1:
-            for rp in relpaths:
-                yield decoder(rp)
-                bar.update()
+            for slots, payloads in _chunks(items, chunk):
+                for slot, result in zip(slots, work(payloads), strict=True):
+                    yield slot, result
+                    bar.update()
             return
-        chunksize = max(1, min(64, len(relpaths) // (workers * 8)))
+        # apply_async with a bounded queue, not Pool.imap: imap's feeder thread would pull the
+        # whole input (every image's bytes) into memory as fast as the shards can be read.
+        pending: deque = deque()
         with multiprocessing.Pool(workers) as pool:
-            for result in pool.imap(decoder, relpaths, chunksize=chunksize):
-                yield result
-                bar.update()
+
+            def drain_one() -> Iterator[tuple[int, tuple]]:
+                slots, result = pending.popleft()
+                for slot, r in zip(slots, result.get(), strict=True):
+                    yield slot, r
+                    bar.update()
+
+            for slots, payloads in _chunks(items, chunk):
+                pending.append((slots, pool.apply_async(work, (payloads,))))
+                if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                    yield from drain_one()
+            while pending:
+                yield from drain_one()
+
+
+def _compact(images: np.ndarray, keep: list[int]) -> None:
+    """Move rows ``keep`` (ascending) to the front, in place: decoded rows in slots of rejected ones.
+
+    Safe in place: keep[j] >= j, and each block is read (a copy) before it is written, after the
+    earlier blocks, whose destinations all lie below this block's sources.
+    """
+    keep_arr = np.asarray(keep, dtype=np.int64)
+    moved = np.flatnonzero(keep_arr != np.arange(len(keep_arr)))
+    if not len(moved):
+        return
+    for i in range(int(moved[0]), len(keep_arr), 1024):
+        block = keep_arr[i : i + 1024]
+        images[i : i + len(block)] = images[block]
+
+
+def _report_absent_styles(records: list[IndexRecord]) -> None:
+    """One line for the styles without training images, one for those trained but never tested."""
+    counts = {split: Counter(r.style for r in records if r.split == split) for split in SPLITS}
+    untrained = [s for s in STYLES if not counts["train"][s]]
+    untested = [s for s in STYLES if counts["train"][s] and not counts["test"][s]]
+    if untrained:
+        _warn(
+            f"{len(untrained)} of {len(STYLES)} styles have no training images: {', '.join(untrained)} "
+            f"(this run learns {len(STYLES) - len(untrained)} styles)"
+        )
+    if untested:
+        _warn(
+            f"{len(untested)} style(s) have training images but no test images, so no test metric: "
+            f"{', '.join(untested)}"
+        )
 
 
 def _metrics(records: list[IndexRecord], rejected: int, duplicates: int, cross: int, image_size: int) -> dict:
@@ -442,7 +470,8 @@ def _find_duplicates(records: list[IndexRecord]) -> tuple[list[Duplicate], int]:
         dups.append(Duplicate(r.relpath, seen.relpath, r.sha1))
         if seen.split != r.split:
             cross += 1
-            if cross <= MAX_WARNINGS:
+            # The same listed file in both splits (ArtGAN's CSVs) was already reported by its lister.
+            if cross <= MAX_WARNINGS and seen.relpath != r.relpath:
                 _warn(
                     f"'{r.relpath}' is an exact copy of '{seen.relpath}': the same image in train and test leaks"
                 )
@@ -458,57 +487,62 @@ def build_store(
     max_pixels: int,
     workers: int = 0,
     progress: bool = True,
+    *,
+    format: str = "auto",  # named as the params key data.format (shadows the builtin here only)
+    test_fraction: float = 0.2,
+    split_seed: int = 42,
 ) -> IndexResult:
     """Decode every image under ``root`` once into the store directory ``out``.
 
+    ``format``: ``auto`` (detected from root), ``imagefolder``, ``artgan`` or ``hf_parquet``;
+    ``test_fraction`` / ``split_seed``: the test split drawn for hf_parquet (one split only).
     ``workers`` = 0 uses every core. The result (and the store) is identical for any number of
-    workers: results come back in row order and are written into a preallocated memmap.
+    workers: every image is written to its own row of a preallocated memmap.
     """
     root, out = Path(root), Path(out)
-    scan = scan_tree(root)
-    for folder in scan.unknown_folders:
-        n = sum(1 for r in scan.rejected if r.relpath.startswith(folder + "/"))
-        _warn(
-            f"{folder}: unknown style folder, {n} image(s) rejected "
-            f"(known styles: {', '.join(STYLES)}; add an alias in artstyle/styles.py if it is one)"
-        )
-    if not scan.candidates:
-        raise IndexTreeError(f"{root}: no image files in any known style folder of train/ or test/")
-    workers = _resolve_workers(workers, len(scan.candidates))
+    listing = list_layout(root, format, test_fraction, split_seed)
+    for msg in listing.warnings:
+        _warn(msg)
+    candidates = listing.candidates
+    workers = _resolve_workers(workers, len(candidates))
 
     # The store's files belong together: readers see the old store or the new one, never a mix.
     with atomic_dir(out) as tmp_dir:
         images_tmp = tmp_dir / (IMAGES_FILE + ".tmp")
-        shape = (len(scan.candidates), image_size, image_size, 3)
+        shape = (len(candidates), image_size, image_size, 3)
         images = np.lib.format.open_memmap(images_tmp, mode="w+", dtype=np.uint8, shape=shape)
-        records: list[IndexRecord] = []
-        rejected = list(scan.rejected)
+        decoded: dict[int, tuple[int, int, str]] = {}  # slot -> (width, height, sha1)
+        rejected = list(listing.rejected)
         start = time.perf_counter()
-        results = _decode_all(
-            root, [c.relpath for c in scan.candidates], image_size, max_pixels, workers, progress
-        )
-        for cand, (arr, w, h, sha1, reason) in zip(scan.candidates, results, strict=True):
+        for slot, (arr, w, h, sha1, reason) in _decode_all(
+            root, listing, image_size, max_pixels, workers, progress
+        ):
             if arr is None:
-                rejected.append(Rejected(cand.relpath, reason))
+                rejected.append(Rejected(candidates[slot].relpath, reason))
                 continue
-            row = len(records)
-            images[row] = arr
-            records.append(
-                IndexRecord(row, cand.relpath, cand.split, cand.style, LABEL_OF[cand.style], w, h, sha1)
-            )
+            images[slot] = arr
+            decoded[slot] = (w, h, sha1)
+        keep = sorted(decoded)
+        records = [
+            IndexRecord(row, c.relpath, c.split, c.style, LABEL_OF[c.style], *decoded[slot])
+            for row, (slot, c) in enumerate((slot, candidates[slot]) for slot in keep)
+        ]
+        if len(keep) < len(candidates):
+            _compact(images, keep)
         seconds = time.perf_counter() - start
-        rejected.sort(key=lambda r: r.relpath)
-        decode_failures = [r for r in rejected if not r.reason.startswith("unknown style folder")]
+        rejected.sort(key=lambda r: (r.relpath, r.reason))
+        # Unknown style names were reported once with their counts; the rest row by row.
+        decode_failures = [r for r in rejected if not r.reason.startswith("unknown style")]
         for r in decode_failures[:MAX_WARNINGS]:
             _warn(f"rejected '{r.relpath}': {r.reason}")
         if len(decode_failures) > MAX_WARNINGS:
-            _warn(f"... {len(decode_failures)} rejected files in all (see {REJECTED_FILE})")
+            _warn(f"... {len(decode_failures)} rejected entries in all (see {REJECTED_FILE})")
         if not records:
-            raise IndexTreeError(f"{root}: none of the {len(scan.candidates)} image files could be decoded")
+            raise IndexTreeError(f"{root}: none of the {len(candidates)} images could be decoded")
 
         images.flush()
         del images  # unmap before the file is truncated
-        if len(records) < len(scan.candidates):
+        if len(records) < len(candidates):
             _shrink_npy(images_tmp, len(records))
         os.replace(images_tmp, tmp_dir / IMAGES_FILE)
 
@@ -522,10 +556,11 @@ def build_store(
             DUPLICATES_COLUMNS,
             ((d.relpath, d.duplicate_of, d.sha1) for d in duplicates),
         )
-    if scan.ignored:
-        print(f"ignored {scan.ignored} file(s) without an image extension", file=sys.stderr)
+    for msg in listing.notes:
+        print(msg, file=sys.stderr)
+    _report_absent_styles(records)
     metrics = _metrics(records, len(rejected), len(duplicates), cross, image_size)
-    return IndexResult(records, rejected, duplicates, cross, metrics, seconds, workers)
+    return IndexResult(records, rejected, duplicates, cross, metrics, seconds, workers, listing.layout)
 
 
 def read_rejected(store_dir: str | Path) -> list[Rejected]:
