@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,18 +13,19 @@ import pytest
 import torch
 import yaml
 from conftest import TINY_OVERRIDES, tiny_params
-from PIL import Image
+from PIL import Image, ImageOps
 from typer.testing import CliRunner
 
 from artstyle.bench.cli import app
 from artstyle.bench.common import median_rates
 from artstyle.bench.data import PilFolderDataset, bench_data
+from artstyle.bench.index import ORIENTATIONS, bench_index, exif_orientation, real_size_painting
 from artstyle.bench.scaling import bench_scaling, linearity
 from artstyle.bench.stylize import bench_stylize, latency_ms
-from artstyle.bench.train import TrainBench
+from artstyle.bench.train import TrainBench, bench_train, subset_tree
 from artstyle.checkpoint import save_checkpoint
 from artstyle.data.dataset import StoreDataset
-from artstyle.data.index import build_store
+from artstyle.data.index import build_store, decode_bytes
 from artstyle.data.manifests import read_manifest, write_manifest
 from artstyle.data.store import INDEX_COLUMNS, open_images, read_index, split_rows
 from artstyle.models.transfer import StyleTransferNet
@@ -239,6 +241,48 @@ def test_bench_train_cli_reports_both_rates_and_their_ratio(tiny, tmp_path):
     assert r["train_images"] == len(read_manifest(tiny.manifest)[0]) and r["augment_in_both"] is cfg.augment
 
 
+def test_bench_train_at_other_sizes_builds_temporary_stores(tiny, tmp_path):
+    """`--sizes`: the store's size reuses the top-level figures; another size trains on a temporary
+    store of `subset` images of the tree at that size, deleted afterwards."""
+    cfg, side = tiny.params.classifier, tiny.params.data.image_size
+    r = bench_train(tiny.store, tiny.manifest, cfg, tiny.params.seed, steps=1, warmup=0, repeats=1, min_seconds=0,
+                    device=CPU, sizes=(24, side), root=tiny.root, subset=40, index_workers=1, workdir=tmp_path,
+                    progress=False)
+    assert r["image_size"] == side and r["train_images"] == len(read_manifest(tiny.manifest)[0])
+    store_row, other = r["sizes"]
+    assert store_row["image_size"] == side and store_row["source"] == "store"
+    assert store_row["end_to_end_images_per_s"] == r["end_to_end_images_per_s"]
+    assert other["image_size"] == 24 and other["train_images"] == 40 == r["subset_images"]
+    assert other["source"].startswith("temporary store of 40 images") and other["index_seconds"] > 0
+    for row in r["sizes"]:
+        assert row["end_to_end_images_per_s"] > 0 and row["compute_only_images_per_s"] > 0
+        assert row["efficiency"] == pytest.approx(row["end_to_end_images_per_s"] / row["compute_only_images_per_s"])
+    assert list(tmp_path.iterdir()) == [], "the temporary store is deleted"
+
+
+def test_subset_tree_links_an_even_spread_of_the_train_images(tiny, tmp_path):
+    n = subset_tree(tiny.root, tmp_path / "tree", 30)
+    links = sorted((tmp_path / "tree" / "train").rglob("*.png"))
+    assert n == len(links) == 30 and all(p.is_symlink() for p in links)
+    tree = [p.parent.name for p in (tiny.root / "train").rglob("*.png")]
+    for style in set(tree):  # evenly spaced over the sorted list: each style keeps its share, +-1
+        assert abs(sum(p.parent.name == style for p in links) - tree.count(style) * 30 / len(tree)) <= 1, style
+    assert (tmp_path / "tree" / "test").is_dir() and not any((tmp_path / "tree" / "test").iterdir())
+
+
+def test_bench_train_cli_sizes(tiny, tmp_path):
+    out = tmp_path / "bench.json"
+    result = _invoke("train", "--store", tiny.store, "--manifest", tiny.manifest, "--params", tiny.params_file,
+                     "--steps", 1, "--warmup", 0, "--repeats", 1, "--min-seconds", 0, "--device", "cpu",
+                     "--sizes", "24", "--root", tiny.root, "--subset", 30, "--workdir", tmp_path, "--out", out)
+    assert "by image size" in result.output
+    r = json.loads(out.read_text())["train"]
+    assert [row["image_size"] for row in r["sizes"]] == [24]
+    bad = CliRunner().invoke(app, ["train", "--store", str(tiny.store), "--manifest", str(tiny.manifest),
+                                   "--params", str(tiny.params_file), "--sizes", "64,x", "--out", str(out)])
+    assert bad.exit_code == 2 and "--sizes: expected comma-separated sides >= 16, e.g. 64,128,224" in bad.output
+
+
 def test_train_epoch_covers_the_loader_without_the_remainder(tiny):
     rows, labels = read_manifest(tiny.manifest)
     bench = TrainBench(StoreDataset(open_images(tiny.store), rows, labels), tiny.params.classifier, 0, CPU)
@@ -324,14 +368,56 @@ def test_bench_scaling_times_each_scale(tiny, tmp_path):
     assert list(tmp_path.iterdir()) == [], "each scale's tree and store are deleted"
 
 
+def test_real_size_painting_is_upright_after_its_exif_orientation():
+    """Every orientation tag: the stored pixels, with the tag applied, give the upright image back."""
+    for orientation in (1, *ORIENTATIONS):
+        data, upright = real_size_painting(0, 3, size=(160, 96), orientation=orientation)
+        with Image.open(io.BytesIO(data)) as im:
+            assert im.format == "JPEG" and im.getexif().get(0x0112, 1) == orientation
+            shown = np.asarray(ImageOps.exif_transpose(im).convert("RGB"), dtype=np.int16)
+        up = np.asarray(upright, dtype=np.int16)
+        assert shown.shape == (96, 160, 3)
+        # JPEG of the grain costs ~5 levels on average; the image upside down differs by ~18.
+        assert np.abs(shown - up).mean() < 8 < np.abs(shown - up[::-1, ::-1]).mean(), orientation
+    data, upright = real_size_painting(0, 5)
+    assert 1e6 <= upright.size[0] * upright.size[1] <= 2e6 and data == real_size_painting(0, 5)[0]
+    assert [exif_orientation(i) for i in range(0, 17)] == [2] + [1] * 7 + [3] + [1] * 7 + [4]
+
+
+def test_bench_index_cli_reports_speed_and_closeness(tmp_path):
+    out = tmp_path / "bench.json"
+    result = _invoke("index", "--images", 9, "--image-size", 32, "--repeats", 1, "--workdir", tmp_path,
+                     "--out", out)
+    assert "speedup" in result.output and "upright in both: 2/2" in result.output
+    r = json.loads(out.read_text())["index"]
+    _assert_runtime(r)
+    assert r["images"] == 9 and r["image_size"] == 32 and r["exif_rotated_images"] == 2
+    assert r["speedup"] == pytest.approx(r["draft_images_per_s"] / r["full_images_per_s"])
+    assert r["speedup_target"] == 2 and r["draft_rounds"] == r["full_rounds"] == 1
+    assert r["orientation_identical"] is True and r["orientation_matches"] == 2
+    assert 0 <= r["mean_abs_diff"] < 3 and r["max_abs_diff"] <= 255 and 0 <= r["fraction_beyond_close"] < 0.1
+    assert 1.0 <= r["megapixels_min"] <= r["megapixels_mean"] <= r["megapixels_max"] <= 2.0
+    assert list(tmp_path.iterdir()) == [out], "the JPEGs are deleted"
+
+
+def test_bench_index_catches_an_ignored_orientation(monkeypatch):
+    """If decoding skipped the EXIF orientation, the check must say so (not just compare the two decodes);
+    the size reported is still the upright one (read from the tag, stored pixels 32 x 48)."""
+    monkeypatch.setattr(ImageOps, "exif_transpose", lambda im, **kw: im)
+    r = bench_index(9, 32, repeats=1, progress=False)
+    assert r["orientation_identical"] is False and r["orientation_matches"] == 0
+    assert decode_bytes(real_size_painting(0, 0, size=(48, 32), orientation=6)[0], 16, 10**8)[1:3] == (48, 32)
+
+
 def test_bench_all_writes_every_section_in_one_go(tiny, tmp_path):
     out = tmp_path / "bench.json"
     result = _invoke("all", "--store", tiny.store, "--root", tiny.root, "--manifest", tiny.manifest,
                      "--model", tiny.transfer, "--params", tiny.params_file, "--train-steps", 1,
                      "--min-seconds", 0, "--stylize-sizes", "32", "--end-to-end-size", 64, "--scales", "1,2", "--workdir", tmp_path,
+                     "--train-sizes", "24", "--subset", 27, "--index-images", 9, "--index-size", 32,
                      "--device", "cpu", "--out", out)
     got = json.loads(out.read_text())
-    assert set(got) == {"data", "train", "stylize", "scaling"}
+    assert set(got) == {"data", "train", "stylize", "scaling", "index"}
     for section in got.values():
         _assert_runtime(section)
     summary = result.output.split("== summary")[1]
@@ -340,6 +426,7 @@ def test_bench_all_writes_every_section_in_one_go(tiny, tmp_path):
     assert f"{got['stylize']['ms_per_image']:.2f} ms" in summary
     assert f"{got['stylize']['min_speedup']:.2f}x" in summary and ">= 2x" in summary
     assert f"{got['scaling']['index_linearity']:.2f}" in summary
+    assert f"{got['index']['speedup']:.2f}x" in summary and "train 24 px" in summary
 
 
 def test_bench_all_checks_its_inputs_before_timing_anything(tiny, tmp_path):

@@ -11,7 +11,13 @@
 - ``stylize``: latency of the trained transfer network at 256x256, batch 1
   (:mod:`artstyle.bench.stylize`).
 - ``scaling``: index and epoch time from 1x to 4x the default dataset (:mod:`artstyle.bench.scaling`).
-- ``all``: the four in one run, written together (:mod:`artstyle.bench.cli`).
+- ``index``: the index stage's decode of real-size JPEGs (1-2 megapixels, to 224 px) with JPEG
+  ``draft()`` against a full-size decode: images/s, speedup and how close the outputs are
+  (:mod:`artstyle.bench.index`). Target: speedup >= 2x.
+- ``all``: the five in one run, written together (:mod:`artstyle.bench.cli`).
+
+``train --sizes 64,128,224`` adds the same two figures at each image size, on temporary stores
+built from a subset of the embedded paintings.
 
 Every section records how it was measured (device, torch, threads, autocast, channels_last,
 compile, pinned memory: :func:`artstyle.bench.common.describe_runtime`). On CUDA the models run

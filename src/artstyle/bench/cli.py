@@ -1,4 +1,4 @@
-"""The command line: ``python -m artstyle.bench data|train|stylize|scaling|all`` (see :mod:`artstyle.bench`).
+"""The command line: ``python -m artstyle.bench data|train|stylize|scaling|index|all`` (see :mod:`artstyle.bench`).
 
 Each subcommand checks its inputs first (one line naming the missing one and the stage that makes
 it, exit code 2: the stages' own ``@stage`` contract), runs its section and merges the result into
@@ -16,6 +16,7 @@ import artstyle.bench
 from artstyle import runtime
 from artstyle.bench.common import merge_json, merge_sections, stamp
 from artstyle.bench.data import bench_data, data_lines
+from artstyle.bench.index import bench_index, index_lines
 from artstyle.bench.scaling import bench_scaling, format_linearity, scaling_lines
 from artstyle.bench.stylize import TRANSFER_HINT, bench_stylize, stylize_lines
 from artstyle.bench.train import bench_train, train_lines
@@ -39,6 +40,7 @@ def summary_lines(results: dict[str, dict[str, Any]]) -> list[str]:
         return "met" if value >= target else "NOT met"
 
     d, t, s, sc = results["data"], results["train"], results["stylize"], results["scaling"]
+    ix = results.get("index")  # absent from a bench.json written before the index section existed
     span = f"{sc['rows'][-1]['scale']}x vs {sc['rows'][0]['scale']}x"
     rows = [
         *([(f"stylize {s['end_to_end_size']} px end to end", f"{s['end_to_end_ms']:.0f} ms",
@@ -48,10 +50,14 @@ def summary_lines(results: dict[str, dict[str, Any]]) -> list[str]:
          f">= {d['ratio_target']:g}x  {verdict(d['ratio'], d['ratio_target'])}"),
         ("train: end to end / compute only", f"{t['efficiency']:.3f}",
          f">= {t['efficiency_target']:g}  {verdict(t['efficiency'], t['efficiency_target'])}"),
+        *((f"train {r['image_size']} px images/s: e2e / compute", f"{r['end_to_end_images_per_s']:,.0f} / "
+           f"{r['compute_only_images_per_s']:,.0f}", f"(efficiency {r['efficiency']:.3f})") for r in t.get("sizes", [])),
         (f"stylize {s['size']}x{s['size']}, batch 1", f"{s['ms_per_image']:.2f} ms", "(reported)"),
         ("stylize: reference network / this one", f"{s['min_speedup']:.2f}x",
          f">= {s['speedup_target']:g}x  {verdict(s['min_speedup'], s['speedup_target'])} (worst of "
          f"{', '.join(str(r['size']) for r in s['rows'])} px)"),
+        *([(f"index: draft() / full decode to {ix['image_size']} px", f"{ix['speedup']:.2f}x",
+            f">= {ix['speedup_target']:g}x  {verdict(ix['speedup'], ix['speedup_target'])}")] if ix else []),
         (f"index linearity ({span})", format_linearity(sc["index_linearity"]), "1.0 = linear"),
         (f"train linearity ({span})", format_linearity(sc["train_linearity"]), "1.0 = linear"),
     ]
@@ -77,6 +83,12 @@ BASE_TEST = typer.Option(None, min=27, help="1x test images (default: params syn
 STYLIZE_SIZES = typer.Option("256,512", help="comma-separated sides of the square stylize inputs")
 END_TO_END = typer.Option(1024, min=0, help="side of the JPEG stylized end to end (0 = skip)")
 WORKDIR = typer.Option(None, help="where the scaled trees are rendered (default: the system temp dir)")
+TRAIN_SIZES = typer.Option(
+    "", help="comma-separated image sizes to train at besides the store's, e.g. 64,128,224 (default: the store's only)"
+)
+SUBSET = typer.Option(512, min=1, help="train images of --root indexed at each --sizes size other than the store's")
+INDEX_IMAGES = typer.Option(500, min=1, help="JPEGs of 1-2 megapixels made for the index benchmark")
+INDEX_SIZE = typer.Option(224, min=16, help="side the index benchmark decodes to")
 
 
 def _require(path: Path, hint: str) -> None:
@@ -100,13 +112,13 @@ def _parse_scales(text: str) -> list[int]:
     return scales
 
 
-def _parse_sizes(text: str) -> list[int]:
+def _parse_sizes(text: str, option: str = "--sizes", example: str = "256,512") -> list[int]:
     try:
         sizes = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
         sizes = []
     if not sizes or min(sizes) < 16:
-        raise InputError(f"--sizes: expected comma-separated sides >= 16, e.g. 256,512; got {text!r}")
+        raise InputError(f"{option}: expected comma-separated sides >= 16, e.g. {example}; got {text!r}")
     return sizes
 
 
@@ -157,17 +169,27 @@ def train(
     warmup: int = typer.Option(5, min=0, help="untimed steps of each workload first"),
     repeats: int = typer.Option(3, min=1, help="at least this many rounds (median reported)"),
     min_seconds: float = typer.Option(2.0, min=0.0, help="...and at least this long per workload"),
+    sizes: str = TRAIN_SIZES,
+    root: Path = ROOT,
+    subset: int = SUBSET,
+    workdir: Path | None = WORKDIR,
     device: str | None = DEVICE,
     compile: bool = COMPILE,
     out: Path = OUT,
 ) -> None:
-    """Classifier training images/s, end to end vs compute only, and their ratio (key 'train')."""
+    """Classifier training images/s, end to end vs compute only, and their ratio (key 'train'), at the
+    store's image size and at each of SIZES."""
     p = load_params(params)
     _require_store(store)
     _require(manifest, "write the manifests with `dvc repro resample` (or pass --manifest)")
+    size_list = _parse_sizes(sizes, "--sizes", "64,128,224") if sizes.strip() else []
+    if size_list:
+        _require(root, "render the tree with `dvc repro synthesize` (or pass --root)")
     r = stamp(bench_train(
         store, manifest, p.classifier, p.seed, steps=steps, warmup=warmup, repeats=repeats,
         min_seconds=min_seconds, device=runtime.pick_device(device), compile=compile,
+        sizes=size_list, root=root, subset=subset, max_pixels=p.index.max_pixels,
+        index_workers=p.index.workers, workdir=workdir,
     ))
     merge_json(out, "train", r)
     _echo(train_lines(r))
@@ -217,6 +239,24 @@ def scaling(
     _echo(scaling_lines(r))
 
 
+@app.command("index")
+@stage
+def index(
+    images: int = INDEX_IMAGES,
+    image_size: int = INDEX_SIZE,
+    repeats: int = typer.Option(3, min=1, help="timed rounds per method, alternated (median reported)"),
+    min_seconds: float = typer.Option(0.0, min=0.0, help="...and at least this long per method"),
+    seed: int = typer.Option(0, help="seed of the benchmark JPEGs (sizes, grain, paintings)"),
+    workdir: Path | None = typer.Option(None, help="where the JPEGs are written (default: the system temp dir)"),
+    out: Path = OUT,
+) -> None:
+    """decode_bytes with JPEG draft() vs a full-size decode on 1-2 MP JPEGs: images/s, speedup and
+    how close the outputs are (key 'index')."""
+    r = stamp(bench_index(images, image_size, repeats=repeats, min_seconds=min_seconds, seed=seed, workdir=workdir))
+    merge_json(out, "index", r)
+    _echo(index_lines(r))
+
+
 @app.command("all")
 @stage
 def all_(
@@ -234,12 +274,16 @@ def all_(
     scales: str = SCALES,
     base_train_images: int | None = BASE_TRAIN,
     base_test_images: int | None = BASE_TEST,
+    train_sizes: str = TRAIN_SIZES,
+    subset: int = SUBSET,
+    index_images: int = INDEX_IMAGES,
+    index_size: int = INDEX_SIZE,
     workdir: Path | None = WORKDIR,
     device: str | None = DEVICE,
     compile: bool = COMPILE,
     out: Path = OUT,
 ) -> None:
-    """data + train + stylize + scaling in one run, written together; prints every figure and target."""
+    """data + train + stylize + scaling + index in one run, written together; prints every figure and target."""
     # Every input is checked first: a missing checkpoint should not surface after minutes of timing.
     p = load_params(params)
     _require_store(store)
@@ -247,6 +291,7 @@ def all_(
     _require(manifest, "write the manifests with `dvc repro resample` (or pass --manifest)")
     _require(model, TRANSFER_HINT)
     scale_list = _parse_scales(scales)
+    size_list = _parse_sizes(train_sizes, "--train-sizes", "64,128,224") if train_sizes.strip() else []
     dev = runtime.pick_device(device)
 
     results: dict[str, dict[str, Any]] = {}
@@ -257,7 +302,8 @@ def all_(
     results["train"] = stamp(
         bench_train(
             store, manifest, p.classifier, p.seed, steps=train_steps, min_seconds=min_seconds, device=dev,
-            compile=compile,
+            compile=compile, sizes=size_list, root=root, subset=subset, max_pixels=p.index.max_pixels,
+            index_workers=p.index.workers, workdir=workdir,
         )
     )
     _echo(train_lines(results["train"]))
@@ -271,6 +317,9 @@ def all_(
         device=dev, compile=compile, workdir=workdir,
     ))
     _echo(scaling_lines(results["scaling"]))
+    typer.echo(f"\n== index: decode_bytes draft() vs full decode, 1-2 MP JPEGs to {index_size} px")
+    results["index"] = stamp(bench_index(index_images, index_size, workdir=workdir))
+    _echo(index_lines(results["index"]))
 
     # Written once at the end, so bench.json never holds a half-finished run's sections.
     merge_sections(out, results)

@@ -31,9 +31,9 @@ import torch
 from artstyle.data.manifests import read_manifest
 from artstyle.data.resample import counts_by_style, target_counts
 from artstyle.data.store import open_images
-from artstyle.data.train_set import write_train_set
+from artstyle.data.train_set import SYNTHETIC_FILE, write_train_set
 from artstyle.errors import InputError
-from artstyle.fileio import atomic_dir
+from artstyle.fileio import atomic_dir, save_npy
 from artstyle.params import Params
 from artstyle.styles import NUM_CLASSES, STYLES
 
@@ -72,15 +72,28 @@ def smote_class(x: np.ndarray, n_new: int, k_neighbors: int, random_state: int) 
 
 @dataclass(frozen=True)
 class Codec:
-    """Maps uint8 images [n, H, W, 3] to SMOTE feature vectors [n, D] and back."""
+    """Maps store rows (uint8 images [n, H, W, 3] of a memmap) to SMOTE feature vectors [n, D] and back.
 
-    encode: Callable[[np.ndarray], np.ndarray]
+    ``encode(images, rows)`` reads the memmap a batch at a time: the style's uint8 images are never
+    copied out together, only the features SMOTE needs are held.
+    """
+
+    encode: Callable[[np.ndarray, np.ndarray], np.ndarray]
     decode: Callable[[np.ndarray], np.ndarray]
 
 
-def pixel_codec(shape: tuple[int, ...]) -> Codec:
+def pixel_codec(shape: tuple[int, ...], batch_size: int = 1024) -> Codec:
+    def encode(images: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        # The float32 features are what SMOTE's neighbour search needs in memory; the uint8
+        # images they come from are read batch by batch.
+        out = np.empty((len(rows), int(np.prod(shape))), dtype=np.float32)
+        for start in range(0, len(rows), batch_size):
+            part = np.asarray(rows[start : start + batch_size])
+            out[start : start + len(part)] = images[part].reshape(len(part), -1)
+        return out
+
     return Codec(
-        encode=lambda images: images.reshape(len(images), -1).astype(np.float32),
+        encode=encode,
         decode=lambda feats: np.clip(np.rint(feats), 0, 255).astype(np.uint8).reshape((-1, *shape)),
     )
 
@@ -91,9 +104,9 @@ def latent_codec(autoencoder: torch.nn.Module, batch_size: int, device: torch.de
 
     latent_shape = tuple(autoencoder.latent_shape)
 
-    def encode(images: np.ndarray) -> np.ndarray:
-        z = inference.predict(autoencoder.encode, inference.chunks(images, batch_size), device)
-        return z.reshape(len(images), -1).numpy()
+    def encode(images: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        z = inference.predict(autoencoder.encode, inference.row_chunks(images, rows, batch_size), device)
+        return z.reshape(len(rows), -1).numpy()
 
     def decode(feats: np.ndarray) -> np.ndarray:
         z = torch.from_numpy(np.ascontiguousarray(feats, dtype=np.float32)).reshape(-1, *latent_shape)
@@ -122,11 +135,17 @@ def synthesize(
     k_neighbors: int,
     seed: int,
     progress: bool = False,
+    allocate: Callable[[tuple[int, ...]], np.ndarray] | None = None,
 ) -> Oversampled:
     """Add ``targets[c] - count(c)`` SMOTE images to every style ``c`` of the (rows, labels) manifest.
 
     A style with one real image cannot be interpolated; it reaches its target by repeating that
     image (listed in the summary's ``repeated_styles``), never silently.
+
+    ``allocate(shape)`` makes the uint8 array the synthetic images are written into, style by
+    style (default: in memory). ``build_train_set`` passes a memmap of the output file, so the
+    synthetic images, which can outnumber the store's (``sampling: max`` on WikiArt makes ~290,000),
+    never have to fit in memory.
     """
     from tqdm import tqdm
 
@@ -135,24 +154,30 @@ def synthesize(
     needed = np.maximum(np.asarray(targets, dtype=np.int64) - counts, 0)
     needed[counts == 0] = 0  # an absent style stays absent
     store_len = len(images)
-    new_images, new_labels, extra_rows, extra_labels = [], [], [], []
+    shape = tuple(images.shape[1:])
+    members_of = {int(c): np.sort(np.unique(rows[labels == c])) for c in np.flatnonzero(needed)}
+    # Known before any SMOTE runs: every interpolable style gets exactly needed[c] new images.
+    total = int(sum(needed[c] for c, m in members_of.items() if len(m) > 1))
+    synthetic = (allocate or (lambda sh: np.empty(sh, dtype=np.uint8)))((total, *shape))
+    synthetic_labels = np.empty(total, dtype=np.int64)
+    extra_rows, extra_labels = [], []
     repeated, k_used = [], {}
-    todo = [int(c) for c in np.flatnonzero(needed)]
-    for c in tqdm(todo, desc="oversample", leave=False, disable=not progress):
-        members = np.sort(np.unique(rows[labels == c]))
+    filled = 0
+    for c, members in tqdm(members_of.items(), desc="oversample", leave=False, disable=not progress):
         if len(members) == 1:
             repeated.append(STYLES[c])
             extra_rows.append(np.full(needed[c], members[0], dtype=np.int64))
             extra_labels.append(np.full(needed[c], c, dtype=np.int64))
             continue
-        feats = codec.encode(np.asarray(images[members]))
+        feats = codec.encode(images, members)
         new, k_used[STYLES[c]] = smote_class(feats, int(needed[c]), k_neighbors, class_random_state(seed, c))
-        new_images.append(codec.decode(new))
-        new_labels.append(np.full(len(new), c, dtype=np.int64))
-    shape = tuple(images.shape[1:])
-    synthetic = np.concatenate(new_images) if new_images else np.zeros((0, *shape), dtype=np.uint8)
-    synthetic_labels = np.concatenate(new_labels) if new_labels else np.zeros(0, dtype=np.int64)
-    synthetic_rows = store_len + np.arange(len(synthetic), dtype=np.int64)
+        del feats
+        synthetic[filled : filled + len(new)] = codec.decode(new)
+        synthetic_labels[filled : filled + len(new)] = c
+        filled += len(new)
+    if filled != total:
+        raise RuntimeError(f"SMOTE made {filled} images, {total} were needed")
+    synthetic_rows = store_len + np.arange(total, dtype=np.int64)
     out_rows = np.concatenate([rows, *extra_rows, synthetic_rows])
     out_labels = np.concatenate([labels, *extra_labels, synthetic_labels])
     summary = {
@@ -179,43 +204,68 @@ def build_train_set(
 ) -> Oversampled:
     """Write ``out_dir`` (see the module docstring) for ``params.sampling_method``; return what was made.
 
-    The autoencoder checkpoint is opened only under ``smote_latent``.
+    The autoencoder checkpoint is opened only under ``smote_latent``. The synthetic images are
+    written straight into ``synthetic.npy`` (a memmap, the bytes ``np.save`` writes) and the
+    result's ``synthetic`` is that file, opened read-only.
     """
-    from artstyle import runtime
-
     method = params.sampling_method
     images = open_images(store_dir)
     rows, labels = read_manifest(Path(manifests_dir) / "train.csv")
+    with atomic_dir(out_dir) as tmp:
+        result = _oversample(params, images, rows, labels, splits_dir, autoencoder_path, tmp / SYNTHETIC_FILE, device)
+        result.summary["method"] = method
+        written = len(result.synthetic)
+        write_train_set(tmp, result.rows, result.labels, None, len(images), method, synthetic_rows=written)
+        result.synthetic = None  # unmap the file before its directory is swapped into place
+    result.synthetic = np.load(Path(out_dir) / SYNTHETIC_FILE, mmap_mode="r")
+    return result
+
+
+def _oversample(
+    params: Params, images: np.ndarray, rows: np.ndarray, labels: np.ndarray, splits_dir: str | Path,
+    autoencoder_path: str | Path, synthetic_path: Path, device: torch.device | None,
+) -> Oversampled:
+    """:func:`synthesize` for ``params.sampling_method``, its images written to ``synthetic_path`` (a .npy)."""
+    from artstyle import runtime
+
+    method = params.sampling_method
+
+    def allocate(shape: tuple[int, ...]) -> np.ndarray:
+        if shape[0] == 0:  # an empty file cannot be memory-mapped
+            empty = np.zeros(shape, dtype=np.uint8)
+            save_npy(synthetic_path, empty)
+            return empty
+        # The header and bytes np.save would write, filled in place style by style.
+        return np.lib.format.open_memmap(synthetic_path, mode="w+", dtype=np.uint8, shape=shape)
+
     if method == "random":
         # Nothing to synthesize: the resampled manifest as it is (and no autoencoder opened).
-        result = synthesize(images, rows, labels, np.zeros(NUM_CLASSES, dtype=np.int64), None,
-                            k_neighbors=params.oversample.k_neighbors, seed=params.seed)
+        return synthesize(images, rows, labels, np.zeros(NUM_CLASSES, dtype=np.int64), None,
+                          k_neighbors=params.oversample.k_neighbors, seed=params.seed, allocate=allocate)
+    _, split_labels = read_manifest(Path(splits_dir) / "train.csv")
+    targets = target_counts(
+        np.bincount(split_labels, minlength=NUM_CLASSES), params.sampling, params.resample.fill_only
+    )
+    if method == "smote":
+        codec = pixel_codec(tuple(images.shape[1:]))
     else:
-        _, split_labels = read_manifest(Path(splits_dir) / "train.csv")
-        targets = target_counts(
-            np.bincount(split_labels, minlength=NUM_CLASSES), params.sampling, params.resample.fill_only
-        )
-        if method == "smote":
-            codec = pixel_codec(tuple(images.shape[1:]))
-        else:
-            from artstyle.checkpoint import load_model
-            from artstyle.models.autoencoder import ConvAutoencoder
+        from artstyle.checkpoint import load_model
+        from artstyle.models.autoencoder import ConvAutoencoder
 
-            device = device or runtime.pick_device()
-            runtime.configure_torch(device)
-            autoencoder, _ = load_model(autoencoder_path, ConvAutoencoder, device)
-            if autoencoder.image_size != images.shape[1]:
-                raise InputError(
-                    f"{autoencoder_path}: trained on {autoencoder.image_size} px images, the store "
-                    f"holds {images.shape[1]} px: retrain the autoencoder (dvc repro train_autoencoder)"
-                )
-            codec = latent_codec(autoencoder, params.oversample.batch_size, device)
-        # No global seeding: each style's SMOTE draws come from class_random_state(seed, style).
-        result = synthesize(
-            images, rows, labels, targets, codec, k_neighbors=params.oversample.k_neighbors,
-            seed=params.seed, progress=True,
-        )
-    result.summary["method"] = method
-    with atomic_dir(out_dir) as tmp:
-        write_train_set(tmp, result.rows, result.labels, result.synthetic, len(images), method)
+        device = device or runtime.pick_device()
+        runtime.configure_torch(device)
+        autoencoder, _ = load_model(autoencoder_path, ConvAutoencoder, device)
+        if autoencoder.image_size != images.shape[1]:
+            raise InputError(
+                f"{autoencoder_path}: trained on {autoencoder.image_size} px images, the store "
+                f"holds {images.shape[1]} px: retrain the autoencoder (dvc repro train_autoencoder)"
+            )
+        codec = latent_codec(autoencoder, params.oversample.batch_size, device)
+    # No global seeding: each style's SMOTE draws come from class_random_state(seed, style).
+    result = synthesize(
+        images, rows, labels, targets, codec, k_neighbors=params.oversample.k_neighbors,
+        seed=params.seed, progress=True, allocate=allocate,
+    )
+    if isinstance(result.synthetic, np.memmap):
+        result.synthetic.flush()
     return result

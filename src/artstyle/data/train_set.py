@@ -27,15 +27,22 @@ META_FILE = "meta.json"
 
 
 def write_train_set(
-    directory: str | Path, rows: np.ndarray, labels: np.ndarray, synthetic: np.ndarray, store_rows: int,
-    method: str = "random",
+    directory: str | Path, rows: np.ndarray, labels: np.ndarray, synthetic: np.ndarray | None, store_rows: int,
+    method: str = "random", *, synthetic_rows: int | None = None,
 ) -> None:
-    """Write the three files into ``directory`` (the caller makes it atomic: see ``atomic_dir``)."""
+    """Write the three files into ``directory`` (the caller makes it atomic: see ``atomic_dir``).
+
+    ``synthetic`` None: ``synthetic.npy`` is already there (written in place, ``synthetic_rows`` rows).
+    """
     directory = Path(directory)
     write_manifest(directory / MANIFEST_FILE, rows, labels)
-    save_npy(directory / SYNTHETIC_FILE, synthetic)
+    if synthetic is not None:
+        save_npy(directory / SYNTHETIC_FILE, synthetic)
+        synthetic_rows = len(synthetic)
+    elif synthetic_rows is None or not (directory / SYNTHETIC_FILE).is_file():
+        raise ValueError(f"{directory}: no synthetic array given and no {SYNTHETIC_FILE} written with its row count")
     write_json(directory / META_FILE, {"store_rows": int(store_rows), "method": method,
-                                       "synthetic_rows": len(synthetic)})
+                                       "synthetic_rows": int(synthetic_rows)})
 
 
 class StackedImages:

@@ -8,12 +8,32 @@ from matplotlib.figure import Figure
 from artstyle.styles import STYLES
 
 
-def nearest_real(synthetic: np.ndarray, real: np.ndarray, k: int = 2) -> np.ndarray:
-    """Indices [len(synthetic), k] of the ``k`` real images nearest to each synthetic one (pixel L2)."""
+def nearest_real(synthetic: np.ndarray, real: np.ndarray, k: int = 2, batch_size: int = 64) -> np.ndarray:
+    """Indices [len(synthetic), k] of the ``k`` real images nearest to each synthetic one (pixel L2).
+
+    ``real`` may be a memmap (or any array indexed by row arrays): it is read ``batch_size`` rows at
+    a time, so a style of thousands of 224 px images is never copied out whole.
+    """
     s = synthetic.reshape(len(synthetic), -1).astype(np.float32)
-    r = real.reshape(len(real), -1).astype(np.float32)
-    d = (s**2).sum(1)[:, None] - 2 * s @ r.T + (r**2).sum(1)[None, :]
+    s2 = np.einsum("ij,ij->i", s, s)[:, None]
+    d = np.empty((len(s), len(real)), dtype=np.float32)  # one distance per (synthetic, real) pair: small
+    for start in range(0, len(real), batch_size):
+        r = np.asarray(real[start : start + batch_size]).reshape(-1, s.shape[1]).astype(np.float32)
+        d[:, start : start + len(r)] = s2 - 2 * s @ r.T + np.einsum("ij,ij->i", r, r)[None, :]
     return np.argsort(d, axis=1, kind="stable")[:, :k]
+
+
+class _Rows:
+    """``store[rows]`` without the copy: slicing it reads only the rows asked for."""
+
+    def __init__(self, store: np.ndarray, rows: np.ndarray) -> None:
+        self.store, self.rows = store, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        return self.store[self.rows[i]]
 
 
 def oversampled_figure(
@@ -25,6 +45,7 @@ def oversampled_figure(
     method: str,
     styles: int = 6,
     per_style: int = 3,
+    batch_size: int = 64,
 ) -> Figure:
     """For the ``styles`` rarest oversampled styles: ``per_style`` synthetic images, each followed by
     its two nearest real training images of the style.
@@ -32,6 +53,7 @@ def oversampled_figure(
     Under pixel SMOTE the neighbours are usually the two parents of a cross-fade (a ghosted double
     exposure shows as both); under latent SMOTE the image is decoded, so it should look like a
     painting of its own. Without synthetic images (``sampling_method: random``) the figure says so.
+    The real images of a style are read from ``store`` (a memmap) ``batch_size`` at a time.
     """
     synthetic_labels = np.asarray(synthetic_labels)
     rows, labels = np.asarray(rows), np.asarray(labels)
@@ -52,9 +74,8 @@ def oversampled_figure(
         ax.set_axis_off()
     for r, c in enumerate(shown):
         fake = synthetic[np.flatnonzero(synthetic_labels == c)[:per_style]]
-        real_rows = np.unique(rows[(labels == c) & (rows < len(store))])
-        real = np.asarray(store[real_rows])
-        near = nearest_real(fake, real, k=min(2, len(real)))
+        real = _Rows(store, np.unique(rows[(labels == c) & (rows < len(store))]))
+        near = nearest_real(fake, real, k=min(2, len(real)), batch_size=batch_size)
         n_new = int((synthetic_labels == c).sum())
         for i, img in enumerate(fake):
             tiles = [("SMOTE" if method == "smote" else "latent SMOTE", img)]
