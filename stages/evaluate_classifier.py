@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+import numpy as np
 import typer
 
 from artstyle.evaluation.classification import confusion, evaluate_classifier
@@ -13,6 +14,7 @@ from artstyle.fileio import save_figure, write_json, write_text
 from artstyle.params import load_params
 from artstyle.plots.classifier import confusion_figure, recall_figure
 from artstyle.stage import stage, stage_app
+from artstyle.styles import STYLES
 
 app = stage_app()
 
@@ -39,14 +41,19 @@ def main(
     w.writerow(["actual", "predicted"])
     w.writerows(zip(result.actual_names, result.predicted_names))
     write_text(predictions, buf.getvalue())
-    save_figure(confusion_png, confusion_figure(confusion(result.y_true, result.y_pred)))
-    recall = [v["recall"] for v in result.per_class.values()]
+    # The figures show the styles the run covers (all 27 on the default data).
+    styles = list(result.styles)
+    names = [STYLES[c] for c in styles]
+    cm = confusion(result.y_true, result.y_pred)[np.ix_(styles, styles)]
+    save_figure(confusion_png, confusion_figure(cm, names))
+    recall = [result.per_class[name]["recall"] for name in names]
     fig = recall_figure(
         recall,
-        result.train_counts,
-        result.minority,
+        result.train_counts[styles],
+        [styles.index(c) for c in result.minority],
         balanced_accuracy=result.metrics["balanced_accuracy"],
         chance=result.metrics["chance_accuracy"],
+        styles=names,
     )
     save_figure(recall_png, fig)
     typer.echo("  ".join(f"{k} {v:.3f}" if v is not None else f"{k} n/a" for k, v in result.metrics.items()))

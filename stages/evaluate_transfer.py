@@ -12,6 +12,7 @@ from artstyle.fileio import save_figure, write_json
 from artstyle.params import load_params
 from artstyle.plots.transfer import deception_figure, real_pictures_figure, transfer_grid_figure
 from artstyle.stage import stage, stage_app
+from artstyle.styles import STYLES
 
 app = stage_app()
 
@@ -33,7 +34,8 @@ def main(
     result = evaluate_transfer(p, store, splits, model, classifier)
     write_json(metrics, result.metrics)
     rows = p.evaluate_transfer.grid_images
-    save_figure(grid, transfer_grid_figure(result.contents[:rows], result.stylized[:rows]))
+    save_figure(grid, transfer_grid_figure(result.contents[:rows], result.stylized[:rows],
+                                           [STYLES[i] for i in result.styles]))
     m = result.metrics
     save_figure(deception, deception_figure(result.per_style_deception, m["chance_rate"],
                                             result.per_style_identity, m["deception_rate"]))

@@ -98,14 +98,17 @@ def test_prototypes_model_shapes_and_init():
     assert StylePrototypes.from_args(model.args).latent_shape == (2, 3, 3)
 
 
-def test_style_rows_are_distinct_per_class_and_missing_styles_fail():
+def test_style_rows_are_distinct_per_class_and_cover_only_present_styles():
     rows = np.arange(2 * NUM_CLASSES).repeat(2)  # every row oversampled twice
     labels = (np.arange(2 * NUM_CLASSES) % NUM_CLASSES).repeat(2)
     picked = pick_style_rows(rows, labels, per_class=5, seed=0)
     assert all(len(v) == 2 and len(set(v)) == 2 and (labels[np.searchsorted(rows, v)] == c).all()
                for c, v in picked.items())
-    with pytest.raises(ValueError, match="Abstract_Expressionism"):
-        pick_style_rows(rows[labels != 0], labels[labels != 0], per_class=5, seed=0)
+    assert sorted(picked) == list(range(NUM_CLASSES))
+    subset = pick_style_rows(rows[labels > 24], labels[labels > 24], per_class=5, seed=0)
+    assert sorted(subset) == [25, 26]  # a style without images has no target: it is left out
+    with pytest.raises(ValueError, match="no training images"):
+        pick_style_rows(rows[:0], labels[:0], per_class=5, seed=0)
     assert check_layers("relu2_1", ("relu1_1", "relu4_1")) == "relu4_1"
     with pytest.raises(ValueError):
         check_layers("relu2_2", ("relu1_1",))
@@ -235,3 +238,17 @@ def test_residual_network_starts_as_the_identity_on_its_recoloured_input():
     coloured.train()
     coloured(x, labels).sum().backward()
     assert coloured.to_rgb.weight.grad.abs().sum() > 0
+
+
+def test_style_descriptors_of_a_subset_leave_absent_rows_zero():
+    torch.manual_seed(0)
+    base = torch.rand(NUM_CLASSES, 6) + 0.1
+    targets = {"relu1_1": torch.diag_embed(base)}
+    d = style_descriptors(targets, dim=4, seed=0, styles=(3, 9, 20))
+    assert d.shape == (NUM_CLASSES, 4) and torch.isfinite(d).all()
+    assert d[[3, 9, 20]].abs().sum() > 0 and d[[0, 1, 2, 26]].abs().sum() == 0
+    assert torch.equal(d[[3, 9, 20]], style_descriptors({"relu1_1": targets["relu1_1"][[3, 9, 20]]}, 4, 0))
+    assert torch.equal(style_descriptors(targets, 4, 0, styles=tuple(range(NUM_CLASSES))),
+                       style_descriptors(targets, 4, 0))
+    one = style_descriptors(targets, dim=4, seed=0, styles=(5,))  # one style: defined, no NaN
+    assert torch.isfinite(one).all()

@@ -98,7 +98,7 @@ def stylize(
     strength: float = typer.Option(1.0, "--strength", help="0 = the original, 1 = fully stylized (default)"),
     preserve_color: bool = typer.Option(False, "--preserve-color", help="keep the input's colours (luminance-only)"),
     contact_sheet: bool = typer.Option(
-        False, "--contact-sheet", help="write one sheet of IMAGE in all 27 styles, labelled (no --style needed)",
+        False, "--contact-sheet", help="write one sheet of IMAGE in every style the network learned (all 27 by default), labelled",
     ),
     style_from: Path = typer.Option(
         None, "--style-from",
@@ -193,10 +193,13 @@ def _stylize(image, output, weights, files, model, size, texture_scale, strength
     from tqdm import tqdm
 
     from artstyle import stylize as st
-    from artstyle.evaluation.transfer import load_transfer
+    from artstyle.evaluation.transfer import load_transfer, trained_styles_of
+    from artstyle.stylize_io import check_trained
 
     im = st.resize_short(st.read_image(image), size)
     net, ckpt = load_transfer(model)
+    trained = trained_styles_of(ckpt)
+    check_trained(weights, trained)
     x = st.to_tensor(im)
     scale = texture_scale or st.default_texture_scale(min(im.size), int(ckpt.get("image_size", 64)))
     kw = dict(strength=strength, preserve_color=preserve_color, texture_scale=scale)
@@ -205,9 +208,11 @@ def _stylize(image, output, weights, files, model, size, texture_scale, strength
         from artstyle.fileio import save_figure
         from artstyle.plots.transfer import contact_sheet_figure
 
-        outs = [st.stylize(net, x, torch.tensor([i]), **kw)[0] for i in tqdm(range(NUM_CLASSES), desc="styles")]
-        save_figure(output, contact_sheet_figure(x[0], torch.stack(outs), STYLES, title=f"{image.name} in every style"))
-        typer.echo(f"{output}: {image.name} in {NUM_CLASSES} styles")
+        # Every style the network learned: all 27 for the default pipeline.
+        outs = [st.stylize(net, x, torch.tensor([i]), **kw)[0] for i in tqdm(trained, desc="styles")]
+        names = [STYLES[i] for i in trained]
+        save_figure(output, contact_sheet_figure(x[0], torch.stack(outs), names, title=f"{image.name} in every style"))
+        typer.echo(f"{output}: {image.name} in {len(names)} styles")
         return
 
     if style_from is not None:

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from artstyle.errors import InputError
-from artstyle.stylize_io import check_strength
+from artstyle.stylize_io import check_strength, check_trained
 
 METADATA_KEY = "artstyle"
 
@@ -34,7 +34,7 @@ def export_onnx(model_path: str | Path, out_path: str | Path, opset: int = 18) -
     import onnx
     import torch
 
-    from artstyle.evaluation.transfer import load_transfer
+    from artstyle.evaluation.transfer import load_transfer, trained_styles_of
     from artstyle.fileio import write_bytes
     from artstyle.styles import STYLES
 
@@ -52,6 +52,7 @@ def export_onnx(model_path: str | Path, out_path: str | Path, opset: int = 18) -
     model = program.model_proto
     meta = {
         "styles": list(STYLES),
+        "trained_styles": list(trained_styles_of(ckpt)),
         "style_table": table.tolist(),
         "style_size": int(net.style_size),
         "image_size": int(ckpt.get("image_size", 64)),
@@ -89,12 +90,14 @@ class OnnxStylizer:
             raise InputError(f"{path}: no artstyle metadata (export it with `artstyle export-onnx`)")
         meta = json.loads(raw)
         self.styles: list[str] = meta["styles"]
+        self.trained: list[int] = meta.get("trained_styles", list(range(len(self.styles))))
         self.table = np.asarray(meta["style_table"], dtype=np.float32)
         self.image_size = int(meta["image_size"])
         self.stride = 2 ** (len(meta["args"]["channels"]) - 1)
 
     def blend(self, weights: list[float]) -> np.ndarray:
         """The style vector of a mixture (``weights`` over :attr:`styles`, normalised)."""
+        check_trained(weights, self.trained)
         w = np.asarray(weights, dtype=np.float32)
         return (w / w.sum()) @ self.table
 

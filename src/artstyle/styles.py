@@ -6,6 +6,8 @@ which folders happen to be listed on disk (the course's label-order bug came fro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 # Image counts per style in the widely used ArtGAN WikiArt training split (57,025 images).
 # The synthetic default dataset uses these proportions; they also document the real imbalance.
 ARTGAN_TRAIN_COUNTS: dict[str, int] = {
@@ -76,3 +78,17 @@ def label_of(name: str) -> int:
 
 def is_known(name: str) -> bool:
     return name in LABEL_OF or name in ALIASES
+
+
+def trained_styles(labels: Iterable[int]) -> tuple[int, ...]:
+    """The sorted label ids that occur in ``labels``: the styles a run on this data can learn.
+
+    A user's own collection rarely holds all 27 styles. The label map stays :data:`STYLES` (so
+    checkpoints of different subsets stay comparable) and every stage restricts itself to these.
+    """
+    return tuple(sorted({int(v) for v in labels}))
+
+
+def style_names(labels: Iterable[int]) -> str:
+    """'Cubism, Pop_Art' for a list of label ids (for messages)."""
+    return ", ".join(STYLES[int(i)] for i in labels)

@@ -81,6 +81,18 @@ def demo_pictures() -> list[tuple[str, Path]]:
     return found
 
 
+def check_trained(weights: list[float], trained: list[int] | tuple[int, ...]) -> None:
+    """A one-line error when a requested style (weight > 0) is one the network never learned:
+    trained on a subset of the styles, its other style vectors are untrained noise."""
+    from artstyle.styles import STYLES
+
+    missing = [STYLES[i] for i, w in enumerate(weights) if w > 0 and i not in trained]
+    if missing:
+        known = ", ".join(STYLES[i] for i in trained)
+        raise InputError(f"style {', '.join(missing)} not trained: this network's data had no training images "
+                         f"of it (trained styles: {known})")
+
+
 def check_strength(strength: float) -> float:
     if not 0.0 <= strength <= 1.0:
         raise InputError(f"--strength must be between 0 and 1, got {strength}")

@@ -1,10 +1,11 @@
 """Measure the transfer network (the ``evaluate_transfer`` stage): is the style there, is the content left?
 
-Test images are repainted into every one of the 27 styles and judged by numbers, not by eye:
+Test images are repainted into every style the network learned (all 27 on the default data; the
+styles with training images on a user's subset) and judged by numbers, not by eye:
 
 - the trained classifier, which never saw the transfer network's outputs in training, is the
   judge of style: ``deception_rate`` is how often it names the target style (top-1 and top-3),
-  against ``chance_rate`` (1/27) and ``identity_deception_rate`` (the same judge on the
+  against ``chance_rate`` (1 / the judge's styles: 1/27 on the default data) and ``identity_deception_rate`` (the same judge on the
   unstylized images, scored against every target: since the judge names one style per image,
   this is 1/27 for top-1 by construction, a sanity floor);
 - ``content_ssim``: grayscale SSIM between each content image and its stylizations (structure
@@ -23,6 +24,7 @@ Timings are not metrics (they change on every run): the stylize latency is the b
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +39,10 @@ from artstyle.data.dataset import to_float
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
 from artstyle.errors import InputError
+from artstyle.evaluation.classification import restrict_logits
 from artstyle.evaluation.image_quality import ssim
 from artstyle.losses.perceptual import gram_distance, style_statistic
-from artstyle.models.classifier import StyleNet
+from artstyle.models.backbones import load_classifier
 from artstyle.models.transfer import StyleTransferNet, match_colour
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.params import EvaluateTransferParams, Params
@@ -59,16 +62,22 @@ def grayscale(x: torch.Tensor) -> torch.Tensor:
     return (x * w).sum(1, keepdim=True)
 
 
-def stylize_all(model: StyleTransferNet, contents: torch.Tensor, device: torch.device, batch_size: int = 64):
-    """[N, 3, H, W] -> [N, NUM_CLASSES, 3, H, W]: every content image in every style (float32, CPU)."""
-    n = len(contents)
-    pairs_c = torch.arange(n).repeat_interleave(NUM_CLASSES)
-    pairs_s = torch.arange(NUM_CLASSES).repeat(n)
+def trained_styles_of(ckpt: dict[str, Any]) -> tuple[int, ...]:
+    """The styles a checkpoint was trained on (older checkpoints, without the key: all 27)."""
+    return tuple(int(i) for i in ckpt.get("trained_styles", range(NUM_CLASSES)))
+
+
+def stylize_all(model: StyleTransferNet, contents: torch.Tensor, device: torch.device, batch_size: int = 64,
+                styles: Sequence[int] = tuple(range(NUM_CLASSES))):
+    """[N, 3, H, W] -> [N, len(styles), 3, H, W]: every content image in every style (float32, CPU)."""
+    n, k = len(contents), len(styles)
+    pairs_c = torch.arange(n).repeat_interleave(k)
+    pairs_s = torch.tensor(list(styles)).repeat(n)
     # Batches of (content, style) pairs, gathered lazily: all N x 27 copies at once would not fit at 512 px.
     batches = ((contents[c], s) for c, s in inference.chunks((pairs_c, pairs_s), batch_size))
     out = inference.predict(lambda b: model(*b), batches, device, desc="stylize",
                             total=inference.n_chunks(len(pairs_c), batch_size))
-    return out.view(n, NUM_CLASSES, *contents.shape[1:])
+    return out.view(n, k, *contents.shape[1:])
 
 
 def classify(model: torch.nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 256) -> torch.Tensor:
@@ -138,15 +147,27 @@ class RealPictures:
     texture_scale: float
 
 
+def real_picture_styles(styles: Sequence[str], trained: Sequence[int], most: int = 5) -> list[int]:
+    """The labels of ``styles`` the network learned; when none of them is, its first ``most``."""
+    wanted = [STYLES.index(canonical(name)) for name in styles]
+    kept = [i for i in wanted if i in trained]
+    if len(kept) < len(wanted):
+        missing = ", ".join(STYLES[i] for i in wanted if i not in trained)
+        fallback = "" if kept else f"; showing {', '.join(STYLES[i] for i in list(trained)[:most])} instead"
+        print(f"warning: evaluate_transfer.real_styles {missing} not trained (no training images){fallback}",
+              file=sys.stderr)
+    return kept or list(trained)[:most]
+
+
 def repaint_real(model: StyleTransferNet, ckpt: dict[str, Any], styles: Sequence[str], size: int) -> RealPictures:
     """The photos that ship with our dependencies, repainted as ``artstyle stylize`` does by default
-    (short side ``size``, the default texture scale) in each of ``styles``."""
+    (short side ``size``, the default texture scale) in each of ``styles`` that the network learned."""
     from artstyle import stylize as st
 
     pictures = st.demo_pictures()
     if not pictures:
         raise InputError("no demo photos found (matplotlib's grace_hopper.jpg, scikit-learn's china.jpg)")
-    labels = [STYLES.index(canonical(name)) for name in styles]
+    labels = real_picture_styles(styles, trained_styles_of(ckpt))
     out = RealPictures([], [], [], [STYLES[i] for i in labels], size, 1.0)
     for name, path in pictures:
         x = st.to_tensor(st.resize_short(st.read_image(path), size))
@@ -165,7 +186,8 @@ class TransferEval:
     per_style_deception: dict[str, float]
     per_style_identity: dict[str, float]
     contents: torch.Tensor  # [N, 3, H, W]
-    stylized: torch.Tensor  # [N, NUM_CLASSES, 3, H, W]
+    stylized: torch.Tensor  # [N, len(styles), 3, H, W]
+    styles: tuple[int, ...] = tuple(range(NUM_CLASSES))  # the trained styles, columns of ``stylized``
 
 
 def evaluate_transfer(
@@ -183,7 +205,13 @@ def evaluate_transfer(
     runtime.configure_torch(device)
 
     model, ckpt = load_transfer(transfer_path, device)
-    judge, _ = load_model(classifier_path, StyleNet, device)
+    judge_net, judge_ckpt = load_classifier(classifier_path, device)
+    styles = trained_styles_of(ckpt)
+    judge_styles = trained_styles_of(judge_ckpt)
+    k = len(styles)
+
+    def judge(x: torch.Tensor) -> torch.Tensor:  # never names a style it had no training image of
+        return restrict_logits(judge_net(x), judge_styles)
 
     rows, _ = read_manifest(Path(splits_dir) / "test.csv")
     if len(rows) == 0:
@@ -191,19 +219,20 @@ def evaluate_transfer(
     store = open_images(store_dir)
     contents = to_float(store[pick_content_rows(rows, ev.content_images, params.seed)])
     n = len(contents)
-    stylized = stylize_all(model, contents, device)
+    stylized = stylize_all(model, contents, device, styles=styles)
     flat = stylized.flatten(0, 1)
-    target = torch.arange(NUM_CLASSES).repeat(n)
+    styles_t = torch.tensor(styles)
+    target = styles_t.repeat(n)
 
     top1, top3 = hit_rates(classify(judge, flat, device), target)
-    id_logits = classify(judge, contents, device).repeat_interleave(NUM_CLASSES, dim=0)
+    id_logits = classify(judge, contents, device).repeat_interleave(k, dim=0)
     id_top1, _ = hit_rates(id_logits, target)
 
-    content_gray = grayscale(contents).repeat_interleave(NUM_CLASSES, dim=0)
+    content_gray = grayscale(contents).repeat_interleave(k, dim=0)
     content_ssim = ssim(content_gray, grayscale(flat), reduction="none")
 
     train_rows, train_labels = read_manifest(Path(splits_dir) / "train.csv")
-    colour = colour_only(contents, style_colour_stats(store, train_rows, train_labels)).flatten(0, 1)
+    colour = colour_only(contents, style_colour_stats(store, train_rows, train_labels)[styles_t]).flatten(0, 1)
     colour_top1, _ = hit_rates(classify(judge, colour, device), target)
     colour_ssim = ssim(content_gray, grayscale(colour), reduction="none")
 
@@ -211,15 +240,16 @@ def evaluate_transfer(
     vgg = VGGFeatures(last=max(layers, key=LAYERS.index), source=ckpt["vgg_source"]).to(device)
     stat, targets, scales = ckpt["style_statistic"], ckpt["style_targets"], ckpt["style_scales"]
     dist = style_distances(vgg, flat, target[:, None], targets, scales, layers, device, statistic=stat)
-    id_dist = style_distances(vgg, contents, torch.arange(NUM_CLASSES).expand(n, -1), targets, scales, layers,
+    id_dist = style_distances(vgg, contents, styles_t.expand(n, -1), targets, scales, layers,
                               device, statistic=stat)
 
-    per_style = top1.view(n, NUM_CLASSES).float().mean(0)
-    per_style_id = id_top1.view(n, NUM_CLASSES).float().mean(0)
+    per_style = top1.view(n, k).float().mean(0)
+    per_style_id = id_top1.view(n, k).float().mean(0)
+    chance = 1.0 / len(judge_styles)
     metrics = {
         "deception_rate": float(top1.float().mean()),
         "deception_rate_top3": float(top3.float().mean()),
-        "chance_rate": 1.0 / NUM_CLASSES,
+        "chance_rate": chance,
         "identity_deception_rate": float(id_top1.float().mean()),
         "content_ssim": float(content_ssim.mean()),
         "style_distance": float(dist.mean()),
@@ -227,13 +257,16 @@ def evaluate_transfer(
         "colour_only_deception_rate": float(colour_top1.float().mean()),
         "colour_only_content_ssim": float(colour_ssim.mean()),
         "min_style_deception_rate": float(per_style.min()),
-        "styles_above_chance": int((per_style > 1.0 / NUM_CLASSES).sum()),
+        "styles_above_chance": int((per_style > chance).sum()),
+        "styles": k,
         "content_images": n,
     }
+    names = [STYLES[i] for i in styles]
     return TransferEval(
         metrics=metrics,
-        per_style_deception=dict(zip(STYLES, per_style.tolist())),
-        per_style_identity=dict(zip(STYLES, per_style_id.tolist())),
+        per_style_deception=dict(zip(names, per_style.tolist())),
+        per_style_identity=dict(zip(names, per_style_id.tolist())),
         contents=contents,
         stylized=stylized,
+        styles=styles,
     )

@@ -58,3 +58,10 @@ def contact_sheet(rows: Sequence[tuple[str, Sequence[np.ndarray]]], thumb_px: in
     if title:
         fig.suptitle(title, fontsize=12, y=1 - 0.1 / h_in, va="top")
     return fig
+
+
+def skipped_figure(message: str) -> Figure:
+    """A small placeholder for the contact sheet when synthesize renders nothing (user data)."""
+    fig = Figure(figsize=(6, 0.8))
+    fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=10)
+    return fig

@@ -23,11 +23,15 @@ def _show(ax, image: torch.Tensor) -> None:
 
 
 def style_prototypes_figure(
-    prototypes: torch.Tensor, initial: torch.Tensor | None = None, columns: int = 9
+    prototypes: torch.Tensor, initial: torch.Tensor | None = None, columns: int = 9,
+    styles: Sequence[str] = STYLES,
 ) -> Figure:
-    """One decoded prototype per style, titled with its name; ``initial`` (the decoded mean latents,
-    the starting point) is drawn under each prototype when given, so the learned change is visible."""
+    """One decoded prototype per style, titled with its name (``styles``, one per prototype);
+    ``initial`` (the decoded mean latents, the starting point) is drawn under each prototype when
+    given, so the learned change is visible."""
     n = len(prototypes)
+    if len(styles) != n:
+        raise ValueError(f"{n} prototypes for {len(styles)} style names")
     columns = min(columns, n)
     blocks = -(-n // columns)
     per_block = 2 if initial is not None else 1
@@ -40,7 +44,7 @@ def style_prototypes_figure(
         b, c = divmod(i, columns)
         top = axes[per_block * b, c]
         _show(top, prototypes[i])
-        top.set_title(readable(STYLES[i] if n == len(STYLES) else str(i)), fontsize=7)
+        top.set_title(readable(styles[i]), fontsize=7)
         if initial is not None:
             _show(axes[per_block * b + 1, c], initial[i])
     if initial is not None:

@@ -46,7 +46,7 @@ from artstyle.evaluation.clustering import clustering_scores, silhouette
 from artstyle.fileio import save_npz
 from artstyle.models.autoencoder import ConvAutoencoder
 from artstyle.params import ClusterParams, Params
-from artstyle.styles import NUM_CLASSES
+from artstyle.styles import trained_styles
 
 FEATURE_KINDS = ("flat", "pooled", "flat+pooled")
 
@@ -248,7 +248,8 @@ def cluster_latents(
     train_rows, first = np.unique(train_rows_all, return_index=True)
     train_labels = train_labels_all[first]
     test_rows, test_labels = read_manifest(splits_dir / "test.csv")
-    k = cp.k or NUM_CLASSES
+    # k = 0: one cluster per style in the data (27 on the default data, fewer on a user's subset).
+    k = cp.k or len(trained_styles(train_labels))
 
     latents = {
         "train": encode_latents(model, images, train_rows, cp.batch_size, device),

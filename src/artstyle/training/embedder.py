@@ -29,7 +29,7 @@ from artstyle.models.autoencoder import ConvAutoencoder
 from artstyle.models.embedder import StylePrototypes
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.params import EmbedderParams, Params, ParamsError, to_dict
-from artstyle.styles import NUM_CLASSES, STYLES
+from artstyle.styles import NUM_CLASSES
 from artstyle.training.loop import Trainer, TrainRun
 from artstyle.training.style_targets import gram_scales, pick_style_rows, style_targets
 
@@ -43,28 +43,37 @@ def load_autoencoder(path: str | Path, device: torch.device) -> ConvAutoencoder:
 def mean_latents(
     autoencoder: ConvAutoencoder, images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch_size: int, device
 ) -> torch.Tensor:
-    """[NUM_CLASSES, *latent_shape]: the mean latent of each style's distinct training images."""
+    """[NUM_CLASSES, *latent_shape]: the mean latent of each style's distinct training images.
+
+    A style without training images gets the mean over the present styles: its row is defined
+    (the checkpoint keeps all 27) but never trained or measured.
+    """
     rows, first = np.unique(rows, return_index=True)
     labels = labels[first]
     sums = torch.zeros(NUM_CLASSES, *autoencoder.latent_shape)
     counts = torch.zeros(NUM_CLASSES)
     start = 0
-    for z, _ in inference.iterate(autoencoder.encode, inference.chunks(images[rows], batch_size), device,
+    # row_chunks reads a batch at a time: images[rows] would copy the whole train split (12 GB at 224 px).
+    for z, _ in inference.iterate(autoencoder.encode, inference.row_chunks(images, rows, batch_size), device,
                                   desc="encode"):
         y = torch.from_numpy(labels[start : start + len(z)])
         sums.index_add_(0, y, z)
         counts.index_add_(0, y, torch.ones(len(y)))
         start += len(z)
-    if (counts == 0).any():
-        missing = [STYLES[i] for i in torch.nonzero(counts == 0).flatten().tolist()]
-        raise InputError(f"no training images for style(s) {', '.join(missing)}")
-    return sums / counts.view(-1, 1, 1, 1)
+    present = counts > 0
+    if not present.any():
+        raise InputError("no training images: the train split is empty, so there is no style to learn")
+    means = sums / counts.clamp_min(1).view(-1, 1, 1, 1)
+    if not present.all():
+        means[~present] = means[present].mean(0)
+    return means
 
 
 @dataclass
 class EmbedderRun(TrainRun):
-    prototypes: torch.Tensor | None = None  # decoded prototypes [NUM_CLASSES, 3, H, W]
-    initial: torch.Tensor | None = None  # decoded mean latents [NUM_CLASSES, 3, H, W]
+    prototypes: torch.Tensor | None = None  # decoded prototypes [len(styles), 3, H, W]
+    initial: torch.Tensor | None = None  # decoded mean latents [len(styles), 3, H, W]
+    styles: tuple[int, ...] = ()  # the trained styles (those with training images), in label order
 
 
 def train_embedder(
@@ -89,17 +98,19 @@ def train_embedder(
     means = mean_latents(autoencoder, images, rows, labels, ep.batch_size, device)
 
     vgg = VGGFeatures(last=max(ep.style_layers, key=LAYERS.index)).to(device)
-    targets = style_targets(
-        vgg, images, pick_style_rows(rows, labels, ep.style_images_per_class, params.seed), ep.style_layers, device
-    )
-    scales = gram_scales(targets)
-    target_list = [targets[n].to(device) for n in ep.style_layers]
+    style_rows = pick_style_rows(rows, labels, ep.style_images_per_class, params.seed)
+    trained = tuple(sorted(style_rows))  # only styles with training images have a target to learn
+    targets = style_targets(vgg, images, style_rows, ep.style_layers, device)
+    scales = gram_scales(targets, trained)
+    # The prototypes are optimised as one batch of the trained styles, in label order: row i of
+    # the batch is compared with the i-th trained style's target.
+    target_list = [targets[n][list(trained)].to(device) for n in ep.style_layers]
     scale_list = [scales[n] for n in ep.style_layers]
 
     model = StylePrototypes(autoencoder.latent_shape).to(device)
     model.init_from(means)
-    means = means.to(device)
-    all_styles = torch.arange(NUM_CLASSES)
+    all_styles = torch.tensor(trained)
+    means = means[all_styles].to(device)  # the batch's rows: the trained styles, in label order
 
     def style_grams(z: torch.Tensor) -> list[torch.Tensor]:
         feats = vgg(autoencoder.decode(z))
@@ -117,7 +128,7 @@ def train_embedder(
 
     initial_distance = distances()
     trainer = Trainer(model, loss_fn, torch.optim.Adam(model.parameters(), lr=ep.lr), device=device)
-    # All 27 prototypes are one batch, optimised ``steps`` times.
+    # All trained prototypes (27 on the default data) are one batch, optimised ``steps`` times.
     fit = trainer.fit(itertools.repeat((all_styles,), ep.steps), 1, desc="prototypes", steps_per_epoch=ep.steps)
     final_distance = distances()
 
@@ -126,11 +137,14 @@ def train_embedder(
     model.cpu().eval()
     metrics = {
         "steps": ep.steps,
+        "styles": len(trained),
         "initial_gram_distance": float(initial_distance.mean()),
         "prototype_gram_distance": float(final_distance.mean()),
         "styles_improved": int((final_distance < initial_distance).sum()),
     }
     if fit.step_logs:
         metrics["final_loss"] = fit.step_logs[-1]["loss"]
-    checkpoint = {"params": to_dict(ep), "seed": params.seed, "autoencoder": str(autoencoder_path), "metrics": metrics}
-    return EmbedderRun(model=model, metrics=metrics, checkpoint=checkpoint, prototypes=prototypes, initial=initial)
+    checkpoint = {"params": to_dict(ep), "seed": params.seed, "autoencoder": str(autoencoder_path),
+                  "trained_styles": list(trained), "metrics": metrics}
+    return EmbedderRun(model=model, metrics=metrics, checkpoint=checkpoint, prototypes=prototypes, initial=initial,
+                       styles=trained)

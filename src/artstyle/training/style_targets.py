@@ -14,21 +14,23 @@ from artstyle.data.dataset import to_float
 from artstyle.errors import InputError
 from artstyle.losses.perceptual import style_statistic
 from artstyle.models.vgg import LAYERS, VGGFeatures
-from artstyle.styles import NUM_CLASSES, STYLES
+from artstyle.styles import NUM_CLASSES
 
 
 def pick_style_rows(rows: np.ndarray, labels: np.ndarray, per_class: int, seed: int) -> dict[int, np.ndarray]:
-    """Up to ``per_class`` distinct store rows of every style (seeded); an error if a style has none."""
+    """Up to ``per_class`` distinct store rows of every style that has training images (seeded).
+
+    The keys are the styles this run covers (:func:`artstyle.styles.trained_styles`); a style
+    without images has no target and is left out of training and evaluation (index reports it).
+    """
     rng = np.random.default_rng(seed)
-    picked, missing = {}, []
+    picked = {}
     for c in range(NUM_CLASSES):
         pool = np.unique(rows[labels == c])  # oversampling repeats rows: a repeat adds no information
-        if len(pool) == 0:
-            missing.append(STYLES[c])
-            continue
-        picked[c] = np.sort(rng.choice(pool, size=min(per_class, len(pool)), replace=False))
-    if missing:
-        raise InputError(f"no training images for style(s) {', '.join(missing)}: their target Grams are undefined")
+        if len(pool):
+            picked[c] = np.sort(rng.choice(pool, size=min(per_class, len(pool)), replace=False))
+    if not picked:
+        raise InputError("no training images: the train split is empty, so there is no style to learn")
     return picked
 
 
@@ -42,7 +44,7 @@ def style_targets(
     statistic: str = "gram",
 ) -> dict[str, torch.Tensor]:
     """``{layer: [NUM_CLASSES, ...]}``: each style's ``statistic`` (gram: [C, C]; meanstd: [2C])
-    averaged over its chosen images."""
+    averaged over its chosen images (zeros for a style that is not in ``style_rows``)."""
     upto = max(layers, key=LAYERS.index)
     rows = np.concatenate([style_rows[c] for c in sorted(style_rows)])
     owner = torch.from_numpy(np.concatenate([np.full(len(style_rows[c]), c) for c in sorted(style_rows)]))
@@ -54,15 +56,20 @@ def style_targets(
         return tuple(style_statistic(getattr(feats, name), statistic) for name in layers)
 
     start = 0
-    for out, _ in inference.iterate(grams, inference.chunks(images[rows], batch_size), device, desc="target Grams"):
+    # row_chunks, not chunks(images[rows]): one batch of the memmap at a time, never every chosen row.
+    batches = inference.row_chunks(images, rows, batch_size)
+    for out, _ in inference.iterate(grams, batches, device, desc="target Grams"):
         for name, g in zip(layers, out):
             targets.setdefault(name, torch.zeros(NUM_CLASSES, *g.shape[1:])).index_add_(0, owner[start : start + len(g)], g)
         start += len(out[0])
     return {name: t / counts.view(-1, *([1] * (t.dim() - 1))) for name, t in targets.items()}
 
 
-def gram_scales(targets: dict[str, torch.Tensor]) -> dict[str, float]:
-    """Per-layer normaliser of the style loss: the mean square of all styles' targets."""
+def gram_scales(targets: dict[str, torch.Tensor], styles: tuple[int, ...] | None = None) -> dict[str, float]:
+    """Per-layer normaliser of the style loss: the mean square of the trained styles' targets
+    (``styles``; None = all rows). The zero rows of absent styles would shrink it."""
+    if styles is not None and len(styles) < NUM_CLASSES:
+        targets = {name: t[list(styles)] for name, t in targets.items()}
     return {name: float(t.pow(2).mean()) for name, t in targets.items()}
 
 
@@ -75,6 +82,9 @@ def style_colour_stats(images: np.ndarray, rows: np.ndarray, labels: np.ndarray,
     """
     rows = np.asarray(rows)
     labels = np.asarray(labels)
+    # The float64 copy of a batch costs 8 bytes a value: cap it at 64 MiB (512 images at 64 px,
+    # where this changes nothing; 55 at 224 px, where 512 would hold 0.6 GB).
+    batch_size = max(1, min(batch_size, (64 << 20) // (8 * int(np.prod(images.shape[1:])))))
     sums = torch.zeros(NUM_CLASSES, 6, dtype=torch.float64)
     counts = torch.zeros(NUM_CLASSES, dtype=torch.float64)
     for start in range(0, len(rows), batch_size):

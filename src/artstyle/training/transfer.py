@@ -1,6 +1,7 @@
 """Train the style-conditioned transfer network (the ``train_transfer`` stage).
 
-Loss per image, for a content image c and a target style s drawn uniformly over the 27 styles:
+Loss per image, for a content image c and a target style s drawn uniformly over the styles that
+have training images (all 27 on the default data; a user's subset otherwise):
 
     content_weight * content(VGG(out)[content_layer], VGG(c)[content_layer])
   + style_weight   * mean over style_layers of relmse(Gram(VGG(out)), G_s)
@@ -29,7 +30,6 @@ from artstyle.losses.perceptual import content_loss, style_loss, style_statistic
 from artstyle.models.transfer import StyleTransferNet, match_colour
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.params import Params, ParamsError, TransferParams, to_dict
-from artstyle.styles import NUM_CLASSES
 from artstyle.training.common import warmup_cosine_scheduler
 from artstyle.training.loop import Trainer, TrainRun
 from artstyle.training.style_targets import gram_scales, pick_style_rows, style_colour_stats, style_targets
@@ -54,7 +54,9 @@ def channel_energy(target: torch.Tensor) -> torch.Tensor:
     return mean.pow(2) + std.pow(2)
 
 
-def style_descriptors(targets: dict[str, torch.Tensor], dim: int, seed: int = 0) -> torch.Tensor:
+def style_descriptors(
+    targets: dict[str, torch.Tensor], dim: int, seed: int = 0, styles: tuple[int, ...] | None = None
+) -> torch.Tensor:
     """[NUM_CLASSES, dim]: a starting point for the style embedding, computed from the target Grams.
 
     Each style is described by the log of its channel energies (Gram diagonals: every VGG channel's,
@@ -64,9 +66,18 @@ def style_descriptors(targets: dict[str, torch.Tensor], dim: int, seed: int = 0)
     generalises across styles from the first step; with a random start, each style's row would
     learn only from the ~1/27 of the images drawn for it (the idea of Ghiasi et al. 2017, who
     predict the embedding from the style image, without their extra network).
+
+    ``styles``: the rows with a target (None = all); the others, absent from the data, stay zero.
     """
+    if styles is not None and len(styles) < next(iter(targets.values())).shape[0]:
+        full = torch.zeros(next(iter(targets.values())).shape[0], dim)
+        full[list(styles)] = style_descriptors({k: t[list(styles)] for k, t in targets.items()}, dim, seed)
+        return full
     feats = torch.cat([channel_energy(t).clamp_min(1e-12).log() for t in targets.values()], dim=1)
-    feats = (feats - feats.mean(0)) / feats.std(0).clamp_min(1e-6)
+    if feats.shape[0] > 1:  # one style has no spread to standardise by
+        feats = (feats - feats.mean(0)) / feats.std(0).clamp_min(1e-6)
+    else:
+        feats = torch.zeros_like(feats)
     u, sv, _ = torch.linalg.svd(feats, full_matrices=False)
     k = min(dim, int((sv > 1e-6 * sv[0]).sum()))
     out = torch.zeros(feats.shape[0], dim)
@@ -103,8 +114,9 @@ def train_transfer(
     rows, labels = read_manifest(Path(splits_dir) / "train.csv")
     vgg = VGGFeatures(last=deepest).to(device, memory_format=fmt)
     style_rows = pick_style_rows(rows, labels, tp.style_images_per_class, params.seed)
+    trained = tuple(sorted(style_rows))  # the styles with training images: the ones this network learns
     targets = style_targets(vgg, images, style_rows, tp.style_layers, device, statistic=tp.style_statistic)
-    scales = gram_scales(targets)
+    scales = gram_scales(targets, trained)
     targets_dev = {k: v.to(device) for k, v in targets.items()}
 
     model = StyleTransferNet(
@@ -113,7 +125,7 @@ def train_transfer(
         residual=tp.residual,
     )
     with torch.no_grad():
-        model.style_embedding.weight.copy_(style_descriptors(targets, tp.style_dim, params.seed))
+        model.style_embedding.weight.copy_(style_descriptors(targets, tp.style_dim, params.seed, trained))
         model.style_colours.copy_(style_colour_stats(images, rows, labels))
     model.to(device, memory_format=fmt)
     optimizer = torch.optim.Adam(model.parameters(), lr=tp.lr)
@@ -123,11 +135,12 @@ def train_transfer(
         seed=params.seed, drop_last=len(rows) >= tp.batch_size, pin_memory=device.type == "cuda",
     )
     style_gen = torch.Generator().manual_seed(params.seed + 1)
+    trained_t = torch.tensor(trained)
     net_colours = model.style_colours
 
     def loss_fn(net: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]):
         x = batch[0]
-        style = torch.randint(0, NUM_CLASSES, (x.shape[0],), generator=style_gen).to(device)
+        style = trained_t[torch.randint(0, len(trained), (x.shape[0],), generator=style_gen)].to(device)
         with torch.no_grad():
             if tp.colour_match:  # the content to keep is the recoloured picture the network is given
                 x = match_colour(x, net_colours[style].to(x.dtype))
@@ -159,6 +172,7 @@ def train_transfer(
         "image_size": int(images.shape[1]),
         "vgg_source": vgg.source,
         "style_statistic": tp.style_statistic,
+        "trained_styles": list(trained),
         "style_targets": targets,
         "style_scales": scales,
         "summary": summary,
