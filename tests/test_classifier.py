@@ -26,6 +26,10 @@ CPU = torch.device("cpu")
 
 def tiny_cfg(**overrides) -> ClassifierParams:
     base = {
+        "backbone": "stylenet",
+        "weights": "none",
+        "freeze": "none",
+        "backbone_lr": 0.1,
         "width": 4,
         "depth": 1,
         "stages": 3,

@@ -14,6 +14,7 @@ downstream). Serialising into memory first gives the fixed archive name ``archiv
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -63,11 +64,15 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def load_model(path: str | Path, cls: type[M], device: Any = None) -> tuple[M, dict[str, Any]]:
+def load_model(
+    path: str | Path, cls: type[M] | Mapping[str, type[M]], device: Any = None
+) -> tuple[M, dict[str, Any]]:
     """Rebuild ``cls`` from the checkpoint at ``path``; return it in eval mode on ``device`` and the dict.
 
-    The checkpoint's recorded class (when it has one) must be ``cls``, and its class list must be
-    today's :data:`artstyle.styles.STYLES`: a model trained on another label order would otherwise
+    The checkpoint's recorded class (when it has one) must be ``cls``, or, with ``cls`` a mapping
+    of class names to classes (several architectures serve one purpose: the style classifiers),
+    one of its keys, which picks the class. Its class list must be today's
+    :data:`artstyle.styles.STYLES`: a model trained on another label order would otherwise
     predict the wrong names silently (the course's label-order bug).
     """
     from artstyle import runtime
@@ -75,7 +80,11 @@ def load_model(path: str | Path, cls: type[M], device: Any = None) -> tuple[M, d
 
     ckpt = load_checkpoint(path)
     recorded = ckpt.get("model_class")
-    if recorded is not None and recorded != cls.__name__:
+    if isinstance(cls, Mapping):
+        if recorded not in cls:
+            raise CheckpointError(f"{path}: holds a {recorded or 'model of no recorded class'}, expected one of {', '.join(cls)}")
+        cls = cls[recorded]
+    elif recorded is not None and recorded != cls.__name__:
         raise CheckpointError(f"{path}: holds a {recorded}, expected a {cls.__name__}")
     if "classes" in ckpt and list(ckpt["classes"]) != list(STYLES):
         raise CheckpointError(f"{path}: its style list differs from artstyle.styles.STYLES")

@@ -14,6 +14,10 @@
 - ``index``: the index stage's decode of real-size JPEGs (1-2 megapixels, to 224 px) with JPEG
   ``draft()`` against a full-size decode: images/s, speedup and how close the outputs are
   (:mod:`artstyle.bench.index`). Target: speedup >= 2x.
+- ``backbones``: StyleNet from scratch against the ImageNet VGG19 as a linear probe and
+  fine-tuned, each trained for the same wall time (``--seconds``, default the default run's 90 s)
+  and scored on the test split: balanced accuracy, macro-F1, minority recall, images/s
+  (:mod:`artstyle.bench.backbones`). Not part of ``all`` (minutes of training per configuration).
 - ``all``: the five in one run, written together (:mod:`artstyle.bench.cli`).
 
 ``train --sizes 64,128,224`` adds the same two figures at each image size, on temporary stores

@@ -1,4 +1,4 @@
-"""The command line: ``python -m artstyle.bench data|train|stylize|scaling|index|all`` (see :mod:`artstyle.bench`).
+"""The command line: ``python -m artstyle.bench data|train|stylize|scaling|index|backbones|all`` (see :mod:`artstyle.bench`).
 
 Each subcommand checks its inputs first (one line naming the missing one and the stage that makes
 it, exit code 2: the stages' own ``@stage`` contract), runs its section and merges the result into
@@ -14,6 +14,13 @@ import typer
 
 import artstyle.bench
 from artstyle import runtime
+from artstyle.bench.backbones import (
+    DEFAULT_BACKBONES,
+    DEFAULT_SECONDS,
+    backbones_lines,
+    bench_backbones,
+    parse_backbones,
+)
 from artstyle.bench.common import merge_json, merge_sections, stamp
 from artstyle.bench.data import bench_data, data_lines
 from artstyle.bench.index import bench_index, index_lines
@@ -255,6 +262,35 @@ def index(
     r = stamp(bench_index(images, image_size, repeats=repeats, min_seconds=min_seconds, seed=seed, workdir=workdir))
     merge_json(out, "index", r)
     _echo(index_lines(r))
+
+
+@app.command("backbones")
+@stage
+def backbones(
+    store: Path = STORE,
+    manifests: Path = typer.Option(Path("data/manifests"), help="the classifier's manifests (train.csv, test.csv)"),
+    params: Path = PARAMS,
+    seconds: float = typer.Option(DEFAULT_SECONDS, min=0.0, help="training wall time per configuration"),
+    backbones: str = typer.Option(
+        DEFAULT_BACKBONES, help="comma-separated configurations (see artstyle.bench.backbones), e.g. stylenet,vgg19@3"
+    ),
+    calibration_steps: int = typer.Option(3, min=1, help="timed steps that size each run to the budget"),
+    device: str | None = DEVICE,
+    out: Path = OUT,
+) -> None:
+    """Backbones at an equal training-time budget: test balanced accuracy, macro-F1, minority
+    recall, images/s (key 'backbones')."""
+    p = load_params(params)
+    configs = parse_backbones(backbones)
+    _require_store(store)
+    for name in ("train.csv", "test.csv"):
+        _require(manifests / name, "write the manifests with `dvc repro resample` (or pass --manifests)")
+    r = stamp(bench_backbones(
+        p, store, manifests, seconds=seconds, backbones=configs, calibration_steps=calibration_steps,
+        device=runtime.pick_device(device),
+    ))
+    merge_json(out, "backbones", r)
+    _echo(backbones_lines(r))
 
 
 @app.command("all")

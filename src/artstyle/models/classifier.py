@@ -15,7 +15,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from artstyle.models.layers import ClassifierBase, mean_std_pool
 from artstyle.styles import NUM_CLASSES
+
+__all__ = ["BasicBlock", "StyleNet", "from_args", "mean_std_pool"]
 
 
 def _conv_bn(cin: int, cout: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
@@ -45,19 +48,14 @@ class BasicBlock(nn.Module):
         return self.act(out + self.shortcut(x))
 
 
-def mean_std_pool(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """[B, C, H, W] -> [B, 2C]: per-channel spatial mean and standard deviation."""
-    # Variance in float32: under bf16 autocast, E[x^2] - E[x]^2 cancels catastrophically.
-    x = x.float().flatten(2)
-    var, mean = torch.var_mean(x, dim=2, unbiased=False)
-    return torch.cat([mean, (var + eps).sqrt()], dim=1)
-
-
-class StyleNet(nn.Module):
+class StyleNet(ClassifierBase):
     """Stem (stride 2) + ``stages`` residual stages (width doubling, stride 2 after the first).
 
     ``forward_features`` returns the per-stage feature maps; ``forward_head`` pools them
     (mean + std per stage, or the last stage's mean only with ``style_pool=False``) and classifies.
+
+    Blocks (``classifier.freeze: N``): the residual stages; the stem belongs to none. Trained from
+    scratch, so freezing it gives a random-features baseline and ``backbone_lr`` does not apply.
     """
 
     def __init__(
@@ -113,10 +111,6 @@ class StyleNet(nn.Module):
             "in_chans": self.in_chans,
         }
 
-    @classmethod
-    def from_args(cls, args: dict[str, Any]) -> StyleNet:
-        return cls(**args)
-
     def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = self.stem(x)
         feats = []
@@ -134,8 +128,8 @@ class StyleNet(nn.Module):
             return pooled
         return self.fc(self.dropout(pooled))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
+    def blocks(self) -> list[list[nn.Parameter]]:
+        return [list(stage.parameters()) for stage in self.stages]
 
 
 def from_args(args: dict[str, Any]) -> StyleNet:

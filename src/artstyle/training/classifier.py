@@ -31,7 +31,8 @@ from artstyle import distributed, inference, runtime
 from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.train_set import open_train_set
 from artstyle.losses.imbalance import adjust_logits, class_counts, class_prior, class_weights
-from artstyle.models.classifier import StyleNet
+from artstyle.models.backbones import build_classifier
+from artstyle.models.layers import ClassifierBase
 from artstyle.params import ClassifierParams, Params, to_dict
 from artstyle.styles import NUM_CLASSES
 from artstyle.training.common import adamw_warmup_cosine
@@ -98,15 +99,34 @@ def weighted_sampler(labels: np.ndarray, seed: int) -> WeightedRandomSampler:
     )
 
 
-def build_model(cfg: ClassifierParams) -> StyleNet:
-    return StyleNet(
-        num_classes=NUM_CLASSES,
-        width=cfg.width,
-        depth=cfg.depth,
-        stages=cfg.stages,
-        dropout=cfg.dropout,
-        style_pool=cfg.style_pool,
-    )
+def build_model(cfg: ClassifierParams) -> ClassifierBase:
+    """The classifier of ``cfg.backbone`` with its initial weights, frozen as ``cfg.freeze`` says.
+
+    Frozen before :func:`artstyle.distributed.wrap`: DDP registers the parameters that require
+    grad when it is built, and every one of those is used in each forward, so it needs no
+    ``find_unused_parameters``.
+    """
+    model = build_classifier(cfg, NUM_CLASSES)
+    model.freeze(cfg.freeze)
+    return model
+
+
+def param_groups(model: ClassifierBase, cfg: ClassifierParams) -> list[dict]:
+    """The optimiser's parameter groups: trainable parameters only.
+
+    A pretrained backbone learns at ``lr * backbone_lr`` (its features are already good: a full
+    rate would overwrite them with what a few epochs of a small data set teach), the new head at
+    ``lr``. A backbone from scratch (StyleNet, ``weights: none``) has nothing to preserve: one
+    group at ``lr``, all parameters in model order, as before backbones existed.
+    """
+    if not model.pretrained:
+        return [{"name": "all", "params": [p for p in model.parameters() if p.requires_grad], "lr": cfg.lr}]
+    head = [p for p in model.head_parameters() if p.requires_grad]
+    backbone = [p for p in model.backbone_parameters() if p.requires_grad]
+    groups = [{"name": "head", "params": head, "lr": cfg.lr}]
+    if backbone:
+        groups.append({"name": "backbone", "params": backbone, "lr": cfg.lr * cfg.backbone_lr})
+    return groups
 
 
 @dataclass
@@ -132,8 +152,13 @@ def setup(
     device: torch.device | None = None,
     *,
     compile: bool = False,
+    schedule_epochs: float | None = None,
 ) -> ClassifierSetup:
-    """Seed, build and wire everything a classifier training run needs, in a fixed order."""
+    """Seed, build and wire everything a classifier training run needs, in a fixed order.
+
+    ``schedule_epochs``: the LR schedule's length (default ``cfg.epochs``), fractional for a run of
+    a fixed number of steps (the backbone benchmark's time budget); the warmup keeps its share.
+    """
     ctx = distributed.init(device)
     device = ctx.device
     runtime.configure_torch(device)
@@ -182,8 +207,11 @@ def setup(
             logits = adjust_logits(logits, log_prior, cfg.tau)
         return F.cross_entropy(logits, y, weight=weight_t, label_smoothing=cfg.label_smoothing)
 
+    epochs, warmup = cfg.epochs, cfg.warmup_epochs
+    if schedule_epochs is not None:
+        epochs, warmup = schedule_epochs, cfg.warmup_epochs * schedule_epochs / cfg.epochs
     optimizer, scheduler = adamw_warmup_cosine(
-        model, cfg.lr, cfg.weight_decay, cfg.epochs, len(loader), cfg.warmup_epochs
+        param_groups(model, cfg), cfg.lr, cfg.weight_decay, epochs, len(loader), warmup
     )
     trainer = Trainer(model, loss_fn, optimizer, scheduler, device=device, net=net, ctx=ctx)
     return ClassifierSetup(trainer=trainer, loader=loader, sampler=sampler, ctx=ctx, counts=counts, prior=prior)
@@ -208,7 +236,7 @@ def fit(
     device: torch.device | None = None,
     progress: bool = True,
 ) -> ClassifierRun:
-    """Train a StyleNet on ``train_ds``; keep the epoch with the best validation balanced accuracy.
+    """Train the classifier of ``cfg.backbone`` on ``train_ds``; keep the epoch with the best validation balanced accuracy.
 
     Under torchrun every rank calls this with the same arguments (see :mod:`artstyle.distributed`):
     ``cfg.batch_size`` is per process, each rank trains on its shard of every epoch and evaluates
@@ -303,6 +331,7 @@ def train_classifier(
     if distributed.is_main():
         print(
             f"train {len(train_ds)} images ({synthetic} synthetic), val {len(val_ds)}; "
+            f"backbone={cfg.backbone} freeze={cfg.freeze} "
             f"class_weights={cfg.class_weights} "
             f"sampler={cfg.sampler} logit_adjustment={cfg.logit_adjustment} (tau={cfg.tau})"
         )

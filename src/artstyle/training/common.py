@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -32,11 +34,26 @@ def warmup_cosine_scheduler(
 
 
 def adamw_warmup_cosine(
-    model: torch.nn.Module, lr: float, weight_decay: float, epochs: int, steps_per_epoch: int, warmup_epochs: float
+    params: torch.nn.Module | Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]],
+    lr: float,
+    weight_decay: float,
+    epochs: float,
+    steps_per_epoch: int,
+    warmup_epochs: float,
 ) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW and its per-step warmup + cosine schedule, with the warmup and length given in epochs."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    scheduler = warmup_cosine_scheduler(optimizer, epochs * steps_per_epoch, round(warmup_epochs * steps_per_epoch))
+    """AdamW and its per-step warmup + cosine schedule, with the warmup and length given in epochs.
+
+    ``params``: a model (all its parameters), parameters, or param groups (dicts, each with its
+    own ``lr`` where it differs from ``lr``). The schedule is a multiplier, so LambdaLR scales
+    every group's own peak rate alike. ``epochs`` may be fractional (a run of a fixed number of
+    steps); the schedule spans ``round(epochs * steps_per_epoch)`` steps.
+    """
+    if isinstance(params, torch.nn.Module):
+        params = params.parameters()
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    scheduler = warmup_cosine_scheduler(
+        optimizer, round(epochs * steps_per_epoch), round(warmup_epochs * steps_per_epoch)
+    )
     return optimizer, scheduler
 
 
