@@ -23,7 +23,7 @@ def main(
     store: Path = typer.Option(..., help="image store directory (index.csv + images.npy)"),
     splits: Path = typer.Option(..., help="splits directory (test.csv; never resampled)"),
     model: Path = typer.Option(..., help="transfer checkpoint (.pt)"),
-    classifier: Path = typer.Option(..., help="trained classifier checkpoint: the independent judge"),
+    judge: Path = typer.Option(..., help="the judge's checkpoint (train_judge: a fixed StyleNet recipe)"),
     metrics: Path = typer.Option(..., help="JSON: deception_rate, content_ssim, style_gram_distance, ..."),
     grid: Path = typer.Option(..., help="PNG: test images (rows) in every style (columns)"),
     deception: Path = typer.Option(..., help="PNG: deception rate per target style"),
@@ -31,7 +31,7 @@ def main(
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
 ) -> None:
     p = load_params(params)
-    result = evaluate_transfer(p, store, splits, model, classifier)
+    result = evaluate_transfer(p, store, splits, model, judge)
     write_json(metrics, result.metrics)
     rows = p.evaluate_transfer.grid_images
     save_figure(grid, transfer_grid_figure(result.contents[:rows], result.stylized[:rows],

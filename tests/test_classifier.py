@@ -316,3 +316,11 @@ def test_figures_name_every_style():
 def test_tiny_cfg_matches_params_fields():
     # tiny_cfg must name every ClassifierParams field: a renamed key should break this file loudly
     assert {f.name for f in dataclasses.fields(ClassifierParams)} == set(dataclasses.asdict(tiny_cfg()))
+
+
+def test_judge_recipe_is_a_valid_stylenet_recipe_apart_from_params():
+    from artstyle.training.judge import JUDGE_RECIPE, judge_params
+
+    cfg = judge_params()  # every ClassifierParams key, validated: a recipe out of step fails here
+    assert cfg.backbone == "stylenet" and cfg.weights == "none" and cfg.freeze == "none"
+    assert set(JUDGE_RECIPE) == {f.name for f in dataclasses.fields(cfg)}

@@ -52,7 +52,7 @@ def test_pipeline_on_two_styles(repo_copy):
 
     proc = run(dvc + ["repro"], repo, env)
     out = proc.stdout + proc.stderr
-    assert len(_ran(proc.stdout)) == 11, proc.stdout[-3000:]
+    assert len(_ran(proc.stdout)) == 12, proc.stdout[-3000:]
     # Reported once, by index, with counts: 25 absent styles.
     absent_lines = [line for line in out.splitlines() if "no training images" in line]
     assert len(absent_lines) == 1 and "25 of 27" in absent_lines[0], absent_lines
@@ -78,7 +78,7 @@ def test_pipeline_on_two_styles(repo_copy):
     assert clusters["k"] == 2, clusters
 
     # Embedder and transfer network: trained on the present styles, full 27-style label map kept.
-    for name in ("classifier", "embedder", "transfer"):
+    for name in ("classifier", "judge", "embedder", "transfer"):
         ckpt = torch.load(repo / f"models/{name}.pt", map_location="cpu", weights_only=True)
         assert list(ckpt["classes"]) == list(STYLES)
         assert list(ckpt["trained_styles"]) == labels, name

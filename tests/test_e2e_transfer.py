@@ -98,7 +98,7 @@ def stage_run(tmp_path_factory):
     _run("train_embedder", root, **data, autoencoder="models/autoencoder.pt", model="models/embedder.pt",
          metrics="metrics/embedder.json", plot="plots/style_prototypes.png")
     _run("train_transfer", root, **data, model="models/transfer.pt", live="dvclive/train_transfer")
-    _run("evaluate_transfer", root, **data, model="models/transfer.pt", classifier="models/classifier.pt",
+    _run("evaluate_transfer", root, **data, model="models/transfer.pt", judge="models/classifier.pt",
          metrics="metrics/transfer.json", grid="plots/transfer_grid.png", deception="plots/transfer_deception.png",
          real="plots/transfer_real.png")
     return root

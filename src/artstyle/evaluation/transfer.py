@@ -3,9 +3,12 @@
 Test images are repainted into every style the network learned (all 27 on the default data; the
 styles with training images on a user's subset) and judged by numbers, not by eye:
 
-- the trained classifier, which never saw the transfer network's outputs in training, is the
-  judge of style: ``deception_rate`` is how often it names the target style (top-1 and top-3),
-  against ``chance_rate`` (1 / the judge's styles: 1/27 on the default data) and ``identity_deception_rate`` (the same judge on the
+- the judge of style is a fixed StyleNet (``train_judge``, :mod:`artstyle.training.judge`: one
+  recipe in code, not the pipeline's classifier, so classifier experiments never move these
+  numbers), which never saw the transfer network's outputs; ``judge_balanced_accuracy`` is its
+  own test balanced accuracy. ``deception_rate`` is how often it names the target style (top-1
+  and top-3), against ``chance_rate`` (1 / the judge's styles: 1/27 on the default data) and
+  ``identity_deception_rate`` (the same judge on the
   unstylized images, scored against every target: since the judge names one style per image,
   this is 1/27 for top-1 by construction, a sanity floor);
 - ``content_ssim``: grayscale SSIM between each content image and its stylizations (structure
@@ -39,7 +42,7 @@ from artstyle.data.dataset import to_float
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
 from artstyle.errors import InputError
-from artstyle.evaluation.classification import restrict_logits
+from artstyle.evaluation.classification import balanced_accuracy, restrict_logits
 from artstyle.evaluation.image_quality import ssim
 from artstyle.losses.perceptual import gram_distance, style_statistic
 from artstyle.models.backbones import load_classifier
@@ -154,7 +157,7 @@ def real_picture_styles(styles: Sequence[str], trained: Sequence[int], most: int
     if len(kept) < len(wanted):
         missing = ", ".join(STYLES[i] for i in wanted if i not in trained)
         fallback = "" if kept else f"; showing {', '.join(STYLES[i] for i in list(trained)[:most])} instead"
-        print(f"warning: evaluate_transfer.real_styles {missing} not trained (no training images){fallback}",
+        print(f"warning: evaluate_transfer.real_styles {missing} not among the styles the network learned{fallback}",
               file=sys.stderr)
     return kept or list(trained)[:most]
 
@@ -195,7 +198,7 @@ def evaluate_transfer(
     store_dir: str | Path,
     splits_dir: str | Path,
     transfer_path: str | Path,
-    classifier_path: str | Path,
+    judge_path: str | Path,
     *,
     device: torch.device | None = None,
 ) -> TransferEval:
@@ -205,7 +208,7 @@ def evaluate_transfer(
     runtime.configure_torch(device)
 
     model, ckpt = load_transfer(transfer_path, device)
-    judge_net, judge_ckpt = load_classifier(classifier_path, device)
+    judge_net, judge_ckpt = load_classifier(judge_path, device)
     styles = trained_styles_of(ckpt)
     judge_styles = trained_styles_of(judge_ckpt)
     k = len(styles)
@@ -213,10 +216,14 @@ def evaluate_transfer(
     def judge(x: torch.Tensor) -> torch.Tensor:  # never names a style it had no training image of
         return restrict_logits(judge_net(x), judge_styles)
 
-    rows, _ = read_manifest(Path(splits_dir) / "test.csv")
+    rows, test_labels = read_manifest(Path(splits_dir) / "test.csv")
     if len(rows) == 0:
         raise InputError(f"{splits_dir}/test.csv is empty: nothing to stylize")
     store = open_images(store_dir)
+    # How good the judge itself is, on the whole test split (read a batch at a time).
+    covered = np.isin(test_labels, judge_styles)
+    judge_pred = inference.predict(judge, inference.row_chunks(store, rows[covered], 256), device,
+                                   desc="judge").argmax(1).numpy()
     contents = to_float(store[pick_content_rows(rows, ev.content_images, params.seed)])
     n = len(contents)
     stylized = stylize_all(model, contents, device, styles=styles)
@@ -250,6 +257,7 @@ def evaluate_transfer(
         "deception_rate": float(top1.float().mean()),
         "deception_rate_top3": float(top3.float().mean()),
         "chance_rate": chance,
+        "judge_balanced_accuracy": balanced_accuracy(test_labels[covered], judge_pred),
         "identity_deception_rate": float(id_top1.float().mean()),
         "content_ssim": float(content_ssim.mean()),
         "style_distance": float(dist.mean()),

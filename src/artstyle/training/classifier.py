@@ -34,7 +34,7 @@ from artstyle.losses.imbalance import adjust_logits, class_counts, class_prior, 
 from artstyle.models.backbones import build_classifier
 from artstyle.models.layers import ClassifierBase
 from artstyle.params import ClassifierParams, Params, to_dict
-from artstyle.styles import NUM_CLASSES
+from artstyle.styles import NUM_CLASSES, trained_styles
 from artstyle.training.common import adamw_warmup_cosine
 from artstyle.training.loop import Trainer, TrainRun
 
@@ -267,6 +267,8 @@ def fit(
         "best_epoch": result.best_epoch,
         "best_val_balanced_accuracy": float(best),
         "train_counts": s.counts.tolist(),
+        # The styles with training images: the ones the model can name (evaluation masks the rest).
+        "trained_styles": list(trained_styles(np.flatnonzero(s.counts))),
         "prior": s.prior.tolist(),
         "history": result.history,
     }

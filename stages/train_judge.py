@@ -1,0 +1,31 @@
+"""Stage `train_judge`: the transfer evaluation's fixed StyleNet judge (see artstyle.training.judge)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from artstyle.checkpoint import save_checkpoint
+from artstyle.stage import stage, stage_app
+from artstyle.styles import STYLES
+from artstyle.training.judge import train_judge
+
+app = stage_app()
+
+
+@app.command()
+@stage
+def main(
+    store: Path = typer.Option(..., help="image store directory (index.csv + images.npy)"),
+    splits: Path = typer.Option(..., help="splits directory (train.csv, val.csv; never resampled)"),
+    model: Path = typer.Option(..., help="checkpoint to write (.pt)"),
+) -> None:
+    # No params: the judge's recipe is fixed in code, so no experiment moves it.
+    run = train_judge(store, splits)
+    save_checkpoint(model, run.model, run.model.args, STYLES, **run.checkpoint)
+    typer.echo(f"judge: best epoch {run.best_epoch}: val balanced accuracy {run.best_val_balanced_accuracy:.3f} -> {model}")
+
+
+if __name__ == "__main__":
+    app()
