@@ -37,12 +37,15 @@ def test_queue_is_seed_major_with_one_name_per_run():
     smote = cmds[1]
     assert smote[:5] == ["dvc", "exp", "run", "--queue", "evaluate_classifier"]
     sets = [smote[i + 1] for i, a in enumerate(smote) if a == "-S"]
-    assert sets == ["classifier.logit_adjustment=false", "sampling=200", "resample.fill_only=true",
+    assert sets == ["classifier.backbone=stylenet", "classifier.freeze=none", "classifier.epochs=8",
+                    "classifier.warmup_epochs=1",  # the study's classifier, pinned in every run
+                    "classifier.logit_adjustment=false", "sampling=200", "resample.fill_only=true",
                     "sampling_method=smote", "seed=1"]
 
 
 def test_only_the_run_equal_to_params_yaml_is_forced():
-    params = {"seed": 42, "classifier": {"logit_adjustment": True}, "sampling": "none"}
+    params = {"seed": 42, "sampling": "none", "classifier": {
+        "logit_adjustment": True, "backbone": "stylenet", "freeze": "none", "epochs": 8, "warmup_epochs": 1}}
     cmds = study.queue_commands(["logit-adjustment", "plain"], [42, 43], params)
     forced = [c[c.index("-n") + 1] for c in cmds if "-f" in c]
     assert forced == ["logit-adjustment-s42"]
