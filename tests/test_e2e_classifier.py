@@ -57,7 +57,9 @@ def make_store(root: Path, size: int = 16) -> None:
 
 def tiny_params(path: Path) -> None:
     params = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
-    params["classifier"].update(width=4, depth=1, stages=3, epochs=2, batch_size=16, class_weights="balanced")
+    # StyleNet (its width / depth / stages keys are checked below); backbones: tests/test_backbones.py
+    params["classifier"].update(backbone="stylenet", freeze="none", width=4, depth=1, stages=3, epochs=2,
+                                batch_size=16, class_weights="balanced")
     params["evaluate_classifier"].update(batch_size=32, histogram_bins=4)
     path.write_text(yaml.safe_dump(params), encoding="utf-8")
 
