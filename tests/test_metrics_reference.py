@@ -161,19 +161,22 @@ def test_scores_by_hand():
 
 
 def test_per_class_report_by_hand():
-    counts = np.arange(NUM_CLASSES) * 10
+    counts = (np.arange(NUM_CLASSES) + 1) * 10
     report = ev.per_class_report(Y_TRUE, Y_PRED, counts)
     assert list(report) == list(STYLES)
     r = [report[s] for s in STYLES]
     assert r[0] == {"precision": pytest.approx(3 / 4), "recall": 3 / 4, "f1": pytest.approx(3 / 4),
-                    "support": 4, "train_count": 0}
+                    "support": 4, "train_count": 10}
     assert r[1] == {"precision": pytest.approx(1 / 2), "recall": 1 / 2, "f1": pytest.approx(1 / 2),
-                    "support": 2, "train_count": 10}
+                    "support": 2, "train_count": 20}
     # never predicted: precision undefined; recall 0, so F1 0
-    assert r[2] == {"precision": None, "recall": 0.0, "f1": 0.0, "support": 1, "train_count": 20}
+    assert r[2] == {"precision": None, "recall": 0.0, "f1": 0.0, "support": 1, "train_count": 30}
     # predicted once but never true: precision 0, recall (and F1) undefined
-    assert r[3] == {"precision": 0.0, "recall": None, "f1": None, "support": 0, "train_count": 30}
-    assert r[4] == {"precision": None, "recall": None, "f1": None, "support": 0, "train_count": 40}
+    assert r[3] == {"precision": 0.0, "recall": None, "f1": None, "support": 0, "train_count": 40}
+    assert r[4] == {"precision": None, "recall": None, "f1": None, "support": 0, "train_count": 50}
+    # A style without training images is not part of the run: it is left out of the report.
+    counts[4] = 0
+    assert list(ev.per_class_report(Y_TRUE, Y_PRED, counts)) == [s for i, s in enumerate(STYLES) if i != 4]
     assert all(type(v["support"]) is int for v in r)
 
 
