@@ -16,6 +16,7 @@ from conftest import TINY_OVERRIDES, tiny_params
 from PIL import Image, ImageOps
 from typer.testing import CliRunner
 
+from artstyle import runtime
 from artstyle.bench.cli import app
 from artstyle.bench.common import median_rates
 from artstyle.bench.data import PilFolderDataset, bench_data
@@ -112,8 +113,8 @@ def test_bench_data_reports_missing_files(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 CPU = torch.device("cpu")
-RUNTIME_KEYS = {"device", "device_name", "torch", "threads", "autocast", "channels_last", "compile", "pin_memory",
-                "non_blocking", "measured_at"}
+RUNTIME_KEYS = {"device", "device_name", "torch", "threads", "autocast", "train_autocast", "channels_last", "compile",
+                "pin_memory", "non_blocking", "measured_at"}
 # One process each: spawning pools costs more than rendering or decoding a few hundred tiny images.
 TINY_BENCH = {section: {**TINY_OVERRIDES[section], "workers": 1} for section in ("synthesize", "index")}
 
@@ -155,8 +156,10 @@ def _invoke(*args: str):
 def _assert_runtime(section: dict, compiled: bool = False) -> None:
     assert RUNTIME_KEYS <= set(section)
     assert section["device"] == "cpu" and section["threads"] >= 1 and section["compile"] is compiled
-    # On CPU the pipeline runs fp32, contiguous, unpinned: the record must say so.
-    assert section["autocast"] == "off" and not section["channels_last"] and not section["non_blocking"]
+    # On CPU the pipeline infers in fp32, channels_last, unpinned, and trains in bf16 only where
+    # the CPU has it natively: the record must say so.
+    assert section["autocast"] == "off" and section["channels_last"] and not section["non_blocking"]
+    assert section["train_autocast"] == ("bfloat16" if runtime.cpu_has_native_bf16() else "off")
 
 
 def test_train_bench_times_the_training_step_of_setup(tiny, monkeypatch):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import random
+from pathlib import Path
 
 import numpy as np
 
@@ -29,11 +31,47 @@ def pick_device(prefer: str | None = None):
 
 
 def autocast(device):
-    """bf16 autocast on CUDA; a no-op on CPU so CPU runs stay exactly deterministic."""
+    """Inference precision: bf16 autocast on CUDA; float32 on CPU, so evaluation, `stylize` and
+    its ONNX export (float32) give the same pixels."""
     import torch
 
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+CPU_BF16_ENV = "ARTSTYLE_CPU_BF16"
+
+
+@functools.cache
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX-BF16), from /proc/cpuinfo.
+
+    Without those instructions oneDNN emulates bf16 and is slower than float32, so only these
+    CPUs train in bf16. (PyTorch has no public query for the instruction; other systems: False.)
+    """
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def train_autocast(device):
+    """Training precision: bf16 autocast on CUDA, and on CPUs with native bf16 unless
+    ``ARTSTYLE_CPU_BF16=0``; float32 otherwise. Weights, optimiser state and the losses' Gram
+    matrices and variances stay float32 (see losses.perceptual, models.layers).
+
+    On 2 AMD EPYC (Zen 4) cores, channels_last, forward + backward: VGG19 to relu3_1 at batch 8
+    134 -> 71 ms, StyleNet at batch 64 263 -> 184 ms. Runs stay deterministic on one machine;
+    a CPU with and one without bf16 train different (equally good) weights.
+    """
+    import torch
+
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    if device.type == "cpu" and os.environ.get(CPU_BF16_ENV, "1") != "0" and cpu_has_native_bf16():
+        return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -50,16 +88,20 @@ def configure_torch(device, deterministic: bool = True) -> None:
 
 
 def memory_format(device):
-    """channels_last on CUDA (faster convolutions with tensor cores), contiguous on CPU."""
+    """channels_last on every device: on CUDA for tensor cores; on CPU because oneDNN's NHWC
+    convolutions are faster too. Measured on 2 AMD EPYC cores (fp32, forward + backward, ms):
+    autoencoder batch 32 207 -> 117, StyleNet batch 64 391 -> 284, VGG19 to relu3_1 batch 8
+    171 -> 124; inference VGG19 to relu5_1 batch 64 1610 -> 1349, transfer net 512 px 109 -> 93."""
     import torch
 
-    return torch.channels_last if device.type == "cuda" else torch.contiguous_format
+    del device  # one policy for all devices, kept as a parameter so a device may differ again
+    return torch.channels_last
 
 
 def to_device(batch, device):
     """Move a tensor, or a tuple/list of tensors, to ``device``; image batches in its preferred layout.
 
-    4-D tensors (image batches) become channels_last on CUDA; others (labels, style ids) just move.
+    4-D tensors (image batches) become channels_last; others (labels, style ids) just move.
     """
     if isinstance(batch, (tuple, list)):
         return type(batch)(to_device(t, device) for t in batch)

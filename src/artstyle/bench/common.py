@@ -21,24 +21,29 @@ from artstyle.fileio import read_json, write_json
 Round = Callable[[], tuple[float, int]]
 
 
+def _dtype_name(ctx: Any) -> str:
+    return str(ctx.fast_dtype).removeprefix("torch.") if isinstance(ctx, torch.autocast) else "off"
+
+
 def describe_runtime(device: torch.device, *, compiled: bool = False, pin_memory: bool = False) -> dict[str, Any]:
     """How a figure was measured: device, torch build, threads, and the CUDA speed-ups in effect.
 
     The autocast and memory-format entries are read from :mod:`artstyle.runtime` itself rather than
-    restated here, so they stay true if its policy (bf16 autocast + channels_last on CUDA only)
-    ever changes. Copies are always issued with ``non_blocking=True`` (see
+    restated here, so they stay true if its policy ever changes (today: bf16 autocast on CUDA,
+    bf16 training also on CPUs with native bf16, channels_last everywhere). Copies are always issued with ``non_blocking=True`` (see
     :func:`artstyle.runtime.to_device`); they are only asynchronous from pinned memory to a
     CUDA device, which is what ``non_blocking`` records.
     """
     cuda = device.type == "cuda"
-    autocast = runtime.autocast(device)
+    autocast = runtime.autocast(device)  # inference precision; training's is train_autocast
     return {
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if cuda else (platform.processor() or platform.machine()),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
-        "autocast": str(autocast.fast_dtype).removeprefix("torch.") if isinstance(autocast, torch.autocast) else "off",
+        "autocast": _dtype_name(autocast),
+        "train_autocast": _dtype_name(runtime.train_autocast(device)),
         "channels_last": runtime.memory_format(device) == torch.channels_last,
         "compile": compiled,
         "pin_memory": pin_memory,

@@ -9,8 +9,8 @@ A trainer supplies only what differs between models, as small hooks:
 - ``select(row)``: the score of an epoch's history row, higher is better (``None``: nothing to
   select on, keep the latest epoch). The best epoch's weights are restored at the end.
 
-The loop owns everything else, once: device moves (channels_last on CUDA), bf16 autocast on CUDA,
-zero_grad/backward/step/LR-schedule order, DDP (per-epoch sampler seeding, BatchNorm buffer sync,
+The loop owns everything else, once: device moves (channels_last), bf16 autocast (CUDA, and CPUs
+with native bf16: runtime.train_autocast), zero_grad/backward/step/LR-schedule order, DDP (per-epoch sampler seeding, BatchNorm buffer sync,
 loss sums over ranks, rank-0 logging), dvclive (per epoch or per step), tqdm progress and the
 best-on-validation selection. It draws no random numbers itself, so a trainer's results depend
 only on its own seeding and setup order.
@@ -112,7 +112,7 @@ class Trainer:
         Returns the step's scalars (``loss`` and the loss_fn's terms) as Python floats.
         """
         batch = runtime.to_device(batch, self.device)
-        with runtime.autocast(self.device):
+        with runtime.train_autocast(self.device):
             out = self.loss_fn(self.net, batch)
         loss, terms = out if isinstance(out, tuple) else (out, {})
         self.optimizer.zero_grad(set_to_none=True)
