@@ -154,5 +154,6 @@ def deception_figure(
     ax.set_xlabel("fraction classified as the target style")
     ax.set_title("Deception rate per target style (independent classifier as judge)")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
+    # Below the axes: inside, it covered the bars of the last styles.
+    fig.legend(loc="outside lower center", ncols=4, fontsize="small")
     return fig
