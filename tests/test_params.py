@@ -151,3 +151,10 @@ def test_frozen(raw):
         params.seed = 1
     with pytest.raises(dataclasses.FrozenInstanceError):
         params.classifier.lr = 1.0
+
+
+@pytest.mark.parametrize("bad", [[], [2, 1], [1, 1], [1, 0], [1, "4"], 4, [1, 128]])
+def test_style_pyramid_must_be_distinct_factors_starting_at_full_resolution(raw, bad):
+    broken = copy.deepcopy(raw)
+    broken["transfer"]["style_pyramid"] = bad
+    assert "transfer.style_pyramid" in _error(broken)

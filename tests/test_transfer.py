@@ -252,3 +252,29 @@ def test_style_descriptors_of_a_subset_leave_absent_rows_zero():
                        style_descriptors(targets, 4, 0))
     one = style_descriptors(targets, dim=4, seed=0, styles=(5,))  # one style: defined, no NaN
     assert torch.isfinite(one).all()
+
+
+def test_style_pyramid_levels_are_the_statistics_of_the_downsampled_images():
+    """style_targets' ``relu*_1@f`` keys: the same layers on the images average-pooled by f, per style."""
+    from artstyle.data.dataset import to_float
+    from artstyle.losses.perceptual import downsample, mean_std, pyramid_key
+    from artstyle.models.vgg import VGGFeatures
+    from artstyle.training.style_targets import style_targets
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (5, 16, 16, 3), dtype=np.uint8)
+    rows = {0: np.array([0, 1]), 3: np.array([2, 4])}
+    vgg = VGGFeatures(last="relu2_1").eval()
+    layers = ["relu1_1", "relu2_1"]
+    targets = style_targets(vgg, images, rows, layers, torch.device("cpu"), statistic="meanstd", pyramid=(1, 2))
+    assert set(targets) == {"relu1_1", "relu2_1", "relu1_1@2", "relu2_1@2"}
+    assert pyramid_key("relu2_1", 1) == "relu2_1" and pyramid_key("relu2_1", 4) == "relu2_1@4"
+    with torch.no_grad():
+        for c, r in rows.items():
+            x = to_float(images[r])
+            assert downsample(x, 2).shape == (2, 3, 8, 8) and downsample(x, 1) is x
+            expect = mean_std(vgg(downsample(x, 2), upto="relu2_1").relu2_1).mean(0)
+            torch.testing.assert_close(targets["relu2_1@2"][c], expect, rtol=1e-4, atol=1e-5)
+    # a coarser level is a different statistic, and a style without images has zero targets
+    assert not torch.allclose(targets["relu2_1@2"][0], targets["relu2_1"][0])
+    assert targets["relu1_1@2"][1].abs().sum() == 0

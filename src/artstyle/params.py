@@ -232,6 +232,16 @@ def check_channels(key: str, value: Any) -> tuple[int, ...]:
     return tuple(value)
 
 
+def check_pyramid(key: str, value: Any) -> tuple[int, ...]:
+    if not isinstance(value, (list, tuple)) or not value or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 64 for v in value
+    ):
+        raise ParamsError(f"{key}: expected a list of downsampling factors in [1, 64], got {value!r}")
+    if value[0] != 1 or len(set(value)) != len(value):
+        raise ParamsError(f"{key}: expected distinct factors starting with 1 (full resolution), got {list(value)!r}")
+    return tuple(value)
+
+
 def check_kernel(key: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value > 15 or value % 2 == 0:
         raise ParamsError(f"{key}: expected an odd integer in [1, 15], got {value!r}")
@@ -258,6 +268,7 @@ class TransferParams:
     tv_weight: float = field(metadata=_range(0.0, 1e12))
     content_layer: str = field(metadata=_choices("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"))
     style_layers: tuple[str, ...]  # VGG19 relu{1..5}_1; checked when the stage starts
+    style_pyramid: tuple[int, ...] = field(metadata={"check": check_pyramid})  # style matched at these downsamplings
     style_images_per_class: int = field(metadata=_range(1, 1_000_000))  # images averaged into each target Gram
     num_workers: int = field(metadata=_range(0, 256))
 

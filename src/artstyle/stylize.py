@@ -169,7 +169,7 @@ def fit_style(
     ``contents`` [N, 3, s, s] are what the vector learns to repaint: not the paintings themselves,
     for which "change nothing" already meets the target.
     """
-    from artstyle.losses.perceptual import content_loss, style_loss, style_statistic, tv_loss
+    from artstyle.losses import perceptual
     from artstyle.models.vgg import LAYERS, VGGFeatures
 
     if not paintings:
@@ -177,13 +177,26 @@ def fit_style(
     tp = ckpt["params"]
     layers = list(tp["style_layers"])
     statistic = ckpt.get("style_statistic", "gram")
+    pyramid = tuple(tp.get("style_pyramid", (1,)))  # checkpoints from before the pyramid: full resolution
     deepest = max([tp["content_layer"], *layers], key=LAYERS.index)
+    deepest_style = max(layers, key=LAYERS.index)
     vgg = VGGFeatures(last=deepest, source=ckpt.get("vgg_source", "auto"))
     crops = square_crops(paintings, int(ckpt["image_size"]))
+
+    def style_stats(images: torch.Tensor, full: Any = None) -> list[list[torch.Tensor]]:
+        """Per pyramid level, the statistics of ``layers`` (``full``: ``images``' VGG features, if computed)."""
+        out = []
+        for f in pyramid:
+            if f == 1 and full is not None:
+                level = full
+            else:
+                level = vgg(perceptual.downsample(images, f), upto=deepest_style)
+            out.append([perceptual.style_statistic(getattr(level, n), statistic) for n in layers])
+        return out
+
     with torch.no_grad():
-        feats = vgg(crops, upto=deepest)
-        targets = [style_statistic(getattr(feats, n), statistic).mean(0, keepdim=True) for n in layers]
-    scales = [ckpt["style_scales"][n] for n in layers]
+        targets = [[t.mean(0, keepdim=True) for t in level] for level in style_stats(crops)]
+    scales = [[ckpt["style_scales"][perceptual.pyramid_key(n, f)] for n in layers] for f in pyramid]
 
     net.requires_grad_(False)
     net.eval()
@@ -211,10 +224,13 @@ def fit_style(
                 c_target = getattr(vgg(match_colour(x, palette.expand(len(x), -1)), upto=c_layer), c_layer)
         out = net(x, v.expand(len(x), -1))
         f = vgg(out, upto=deepest)
-        stats = [style_statistic(getattr(f, n), statistic) for n in layers]
-        loss = (cw * content_loss(getattr(f, c_layer), c_target)
-                + sw * style_loss(stats, [t.expand_as(s) for t, s in zip(targets, stats)], scales)
-                + tvw * tv_loss(out))
+        levels = style_stats(out, f)
+        style = torch.stack([
+            perceptual.style_loss(stats, [t.expand_as(s) for t, s in zip(level_targets, stats)], level_scales)
+            for stats, level_targets, level_scales in zip(levels, targets, scales)
+        ]).mean()  # as in training: the mean over the pyramid's levels
+        content = perceptual.content_loss(getattr(f, c_layer), c_target)
+        loss = cw * content + sw * style + tvw * perceptual.tv_loss(out)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

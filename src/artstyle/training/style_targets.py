@@ -12,7 +12,7 @@ import torch
 from artstyle import inference
 from artstyle.data.dataset import to_float
 from artstyle.errors import InputError
-from artstyle.losses.perceptual import style_statistic
+from artstyle.losses.perceptual import downsample, pyramid_key, style_statistic
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.styles import NUM_CLASSES
 
@@ -42,25 +42,32 @@ def style_targets(
     device: torch.device,
     batch_size: int = 64,
     statistic: str = "gram",
+    pyramid: tuple[int, ...] | list[int] = (1,),
 ) -> dict[str, torch.Tensor]:
-    """``{layer: [NUM_CLASSES, ...]}``: each style's ``statistic`` (gram: [C, C]; meanstd: [2C])
-    averaged over its chosen images (zeros for a style that is not in ``style_rows``)."""
+    """``{key: [NUM_CLASSES, ...]}``: each style's ``statistic`` (gram: [C, C]; meanstd: [2C])
+    averaged over its chosen images (zeros for a style that is not in ``style_rows``), for every
+    layer at every ``pyramid`` downsampling factor (keys :func:`~artstyle.losses.perceptual.pyramid_key`)."""
     upto = max(layers, key=LAYERS.index)
     rows = np.concatenate([style_rows[c] for c in sorted(style_rows)])
     owner = torch.from_numpy(np.concatenate([np.full(len(style_rows[c]), c) for c in sorted(style_rows)]))
     counts = torch.bincount(owner, minlength=NUM_CLASSES).clamp_min(1).float()
     targets: dict[str, torch.Tensor] = {}
 
+    keys = [pyramid_key(name, f) for f in pyramid for name in layers]
+
     def grams(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        feats = vgg(x, upto=upto)
-        return tuple(style_statistic(getattr(feats, name), statistic) for name in layers)
+        out = []
+        for f in pyramid:
+            feats = vgg(downsample(x, f), upto=upto)
+            out += [style_statistic(getattr(feats, name), statistic) for name in layers]
+        return tuple(out)
 
     start = 0
     # row_chunks, not chunks(images[rows]): one batch of the memmap at a time, never every chosen row.
     batches = inference.row_chunks(images, rows, batch_size)
     for out, _ in inference.iterate(grams, batches, device, desc="target Grams"):
-        for name, g in zip(layers, out):
-            targets.setdefault(name, torch.zeros(NUM_CLASSES, *g.shape[1:])).index_add_(0, owner[start : start + len(g)], g)
+        for key, g in zip(keys, out):
+            targets.setdefault(key, torch.zeros(NUM_CLASSES, *g.shape[1:])).index_add_(0, owner[start : start + len(g)], g)
         start += len(out[0])
     return {name: t / counts.view(-1, *([1] * (t.dim() - 1))) for name, t in targets.items()}
 

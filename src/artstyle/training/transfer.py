@@ -4,11 +4,14 @@ Loss per image, for a content image c and a target style s drawn uniformly over 
 have training images (all 27 on the default data; a user's subset otherwise):
 
     content_weight * content(VGG(out)[content_layer], VGG(c)[content_layer])
-  + style_weight   * mean over style_layers of relmse(Gram(VGG(out)), G_s)
+  + style_weight   * mean over f in style_pyramid of
+                     mean over style_layers of relmse(S(VGG(down_f(out))), S_s,f)
   + tv_weight      * tv(out)
 
-where G_s is the style's *target* Gram statistics: the mean Gram matrix over
-``style_images_per_class`` of that style's training images, computed once before training. A
+where S is the style statistic (Gram or mean/std), down_f average-pools by f (1 = the image
+itself), and S_s,f the style's *target*: the mean of S over ``style_images_per_class`` of that
+style's training images, downsampled the same way, computed once before training. The pyramid
+levels match the same layers at larger scales (see ``perceptual.downsample``). A
 target built from many paintings describes the style rather than one painting, and sampling the
 style uniformly (instead of following the data's imbalance) gives the rare styles as many updates
 as Impressionism.
@@ -26,7 +29,15 @@ from artstyle import runtime
 from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
-from artstyle.losses.perceptual import content_loss, style_loss, style_statistic, tv_loss
+from artstyle.errors import InputError
+from artstyle.losses.perceptual import (
+    content_loss,
+    downsample,
+    pyramid_key,
+    style_loss,
+    style_statistic,
+    tv_loss,
+)
 from artstyle.models.transfer import StyleTransferNet, match_colour
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.params import Params, ParamsError, TransferParams, to_dict
@@ -115,8 +126,14 @@ def train_transfer(
     vgg = VGGFeatures(last=deepest).to(device, memory_format=fmt)
     style_rows = pick_style_rows(rows, labels, tp.style_images_per_class, params.seed)
     trained = tuple(sorted(style_rows))  # the styles with training images: the ones this network learns
-    targets = style_targets(vgg, images, style_rows, tp.style_layers, device, statistic=tp.style_statistic)
+    side = int(images.shape[1])
+    if side // max(tp.style_pyramid) < 4:
+        raise InputError(f"transfer.style_pyramid: factor {max(tp.style_pyramid)} leaves fewer than 4 pixels of "
+                         f"the {side} px images; use factors up to {max(1, side // 4)}")
+    targets = style_targets(vgg, images, style_rows, tp.style_layers, device, statistic=tp.style_statistic,
+                            pyramid=tp.style_pyramid)
     scales = gram_scales(targets, trained)
+    deepest_style = max(tp.style_layers, key=LAYERS.index)
     targets_dev = {k: v.to(device) for k, v in targets.items()}
 
     model = StyleTransferNet(
@@ -125,7 +142,8 @@ def train_transfer(
         residual=tp.residual,
     )
     with torch.no_grad():
-        model.style_embedding.weight.copy_(style_descriptors(targets, tp.style_dim, params.seed, trained))
+        full_res = {name: targets[name] for name in tp.style_layers}  # descriptors from the full-resolution level
+        model.style_embedding.weight.copy_(style_descriptors(full_res, tp.style_dim, params.seed, trained))
         model.style_colours.copy_(style_colour_stats(images, rows, labels))
     model.to(device, memory_format=fmt)
     optimizer = torch.optim.Adam(model.parameters(), lr=tp.lr)
@@ -147,11 +165,15 @@ def train_transfer(
             content_target = getattr(vgg(x, upto=tp.content_layer), tp.content_layer)
         out = net(x, style)
         feats = vgg(out, upto=deepest)
-        grams = [style_statistic(getattr(feats, name), tp.style_statistic) for name in tp.style_layers]
+        style_terms = []
+        for f in tp.style_pyramid:
+            level = feats if f == 1 else vgg(downsample(out, f), upto=deepest_style)
+            keys = [pyramid_key(name, f) for name in tp.style_layers]
+            stats = [style_statistic(getattr(level, name), tp.style_statistic) for name in tp.style_layers]
+            style_terms.append(style_loss(stats, [targets_dev[k][style] for k in keys], [scales[k] for k in keys]))
         terms = {
             "content": content_loss(getattr(feats, tp.content_layer), content_target),
-            "style": style_loss(grams, [targets_dev[n][style] for n in tp.style_layers],
-                                [scales[n] for n in tp.style_layers]),
+            "style": torch.stack(style_terms).mean(),
             "tv": tv_loss(out),
         }
         loss = tp.content_weight * terms["content"] + tp.style_weight * terms["style"] + tp.tv_weight * terms["tv"]
