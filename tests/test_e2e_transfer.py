@@ -31,7 +31,7 @@ TINY_TRANSFER = {
     "embedder": {"steps": 3, "batch_size": 32, "style_layers": ["relu1_1", "relu2_1"], "style_images_per_class": 2},
     "transfer": {"channels": [4, 8, 16], "residual_blocks": 1, "style_dim": 4, "steps": 4, "warmup_steps": 1, "batch_size": 8,
                  "style_images_per_class": 2, "style_layers": ["relu1_1", "relu2_1", "relu3_1"],
-                 "content_layer": "relu2_1"},
+                 "content_layer": "relu2_1", "style_pyramid": [1, 4]},  # 16 px / 8 would leave 2 px
     "evaluate_transfer": {"content_images": 3, "grid_images": 2, "real_styles": ["Pointillism", "Ukiyo_e"]},
 }
 KEYS = ("deception_rate", "deception_rate_top3", "chance_rate", "identity_deception_rate", "content_ssim",
