@@ -182,21 +182,10 @@ def fit_style(
     deepest_style = max(layers, key=LAYERS.index)
     vgg = VGGFeatures(last=deepest, source=ckpt.get("vgg_source", "auto"))
     crops = square_crops(paintings, int(ckpt["image_size"]))
-
-    def style_stats(images: torch.Tensor, full: Any = None) -> list[list[torch.Tensor]]:
-        """Per pyramid level, the statistics of ``layers`` (``full``: ``images``' VGG features, if computed)."""
-        out = []
-        for f in pyramid:
-            if f == 1 and full is not None:
-                level = full
-            else:
-                level = vgg(perceptual.downsample(images, f), upto=deepest_style)
-            out.append([perceptual.style_statistic(getattr(level, n), statistic) for n in layers])
-        return out
-
     with torch.no_grad():
-        targets = [[t.mean(0, keepdim=True) for t in level] for level in style_stats(crops)]
-    scales = [[ckpt["style_scales"][perceptual.pyramid_key(n, f)] for n in layers] for f in pyramid]
+        stats = perceptual.pyramid_statistics(vgg, crops, layers, pyramid, statistic, upto=deepest_style)
+        targets = {k: t.mean(0, keepdim=True) for k, t in stats.items()}
+    scales = {k: ckpt["style_scales"][k] for k in targets}
 
     net.requires_grad_(False)
     net.eval()
@@ -224,11 +213,9 @@ def fit_style(
                 c_target = getattr(vgg(match_colour(x, palette.expand(len(x), -1)), upto=c_layer), c_layer)
         out = net(x, v.expand(len(x), -1))
         f = vgg(out, upto=deepest)
-        levels = style_stats(out, f)
-        style = torch.stack([
-            perceptual.style_loss(stats, [t.expand_as(s) for t, s in zip(level_targets, stats)], level_scales)
-            for stats, level_targets, level_scales in zip(levels, targets, scales)
-        ]).mean()  # as in training: the mean over the pyramid's levels
+        stats = perceptual.pyramid_statistics(vgg, out, layers, pyramid, statistic, upto=deepest_style, full=f)
+        expanded = {k: t.expand_as(stats[k]) for k, t in targets.items()}
+        style = perceptual.pyramid_style_loss(stats, expanded, scales, layers, pyramid)  # training's style term
         content = perceptual.content_loss(getattr(f, c_layer), c_target)
         loss = cw * content + sw * style + tvw * perceptual.tv_loss(out)
         opt.zero_grad(set_to_none=True)

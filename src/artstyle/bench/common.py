@@ -30,9 +30,9 @@ def describe_runtime(device: torch.device, *, compiled: bool = False, pin_memory
 
     The autocast and memory-format entries are read from :mod:`artstyle.runtime` itself rather than
     restated here, so they stay true if its policy ever changes (today: bf16 autocast on CUDA,
-    bf16 training also on CPUs with native bf16, channels_last everywhere). Copies are always issued with ``non_blocking=True`` (see
-    :func:`artstyle.runtime.to_device`); they are only asynchronous from pinned memory to a
-    CUDA device, which is what ``non_blocking`` records.
+    bf16 training also on CPUs with native bf16, channels_last everywhere). Copies are always
+    issued with ``non_blocking=True`` (see :func:`artstyle.runtime.to_device`); they are only
+    asynchronous from pinned memory to a CUDA device, which is what ``non_blocking`` records.
     """
     cuda = device.type == "cuda"
     autocast = runtime.autocast(device)  # inference precision; training's is train_autocast

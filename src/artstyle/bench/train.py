@@ -7,8 +7,8 @@ loader, augmentation, loss, AdamW and LR schedule, in that order), and every tim
 
 - ``end_to_end``: ``trainer.step(batch)`` on the next batch of ``setup.loader`` over the store
   (pinned on CUDA); the step moves it to the device (non-blocking, channels_last),
-  augments, runs the forward under ``runtime.train_autocast`` (bf16 on CUDA and native-bf16 CPUs) and the loss, then
-  backward, AdamW step and LR schedule step.
+  augments, runs the forward under ``runtime.train_autocast`` (bf16 on CUDA and native-bf16 CPUs)
+  and the loss, then backward, AdamW step and LR schedule step.
 - ``compute_only``: the same ``trainer.step`` on one random batch already on the device in the
   training layout: the step's device move is a no-op, so there is no loader and no host-to-device
   copy, and nothing else differs.

@@ -8,6 +8,7 @@ meaning whichever VGG weights (torchvision or Caffe, whose activations differ ~1
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -63,6 +64,34 @@ def style_statistic(features: torch.Tensor, kind: str) -> torch.Tensor:
         return STYLE_STATISTICS[kind](features)
     except KeyError:
         raise ValueError(f"style statistic: got {kind!r}; allowed: {', '.join(STYLE_STATISTICS)}") from None
+
+
+def pyramid_statistics(
+    vgg: Any, images: torch.Tensor, layers: Sequence[str], pyramid: Sequence[int], kind: str, *, upto: str,
+    full: Any = None,
+) -> dict[str, torch.Tensor]:
+    """``{pyramid_key(layer, f): statistic}`` of ``images`` for every layer at every pyramid level f.
+
+    ``vgg(x, upto=...)`` gives the features; ``full``, when given, is VGG of ``images`` already
+    computed (the loss has it for the content term) and is reused for level 1.
+    """
+    out = {}
+    for f in pyramid:
+        feats = full if (f == 1 and full is not None) else vgg(downsample(images, f), upto=upto)
+        for name in layers:
+            out[pyramid_key(name, f)] = style_statistic(getattr(feats, name), kind)
+    return out
+
+
+def pyramid_style_loss(
+    stats: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor],
+    scales: Mapping[str, torch.Tensor | float], layers: Sequence[str], pyramid: Sequence[int],
+) -> torch.Tensor:
+    """The mean over the pyramid's levels of :func:`style_loss` over ``layers``: every level weighs the same."""
+    levels = [[pyramid_key(name, f) for name in layers] for f in pyramid]
+    return torch.stack([
+        style_loss([stats[k] for k in keys], [targets[k] for k in keys], [scales[k] for k in keys]) for keys in levels
+    ]).mean()
 
 
 def relative_mse(x: torch.Tensor, target: torch.Tensor, scale: torch.Tensor | float | None = None) -> torch.Tensor:

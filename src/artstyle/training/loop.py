@@ -10,8 +10,8 @@ A trainer supplies only what differs between models, as small hooks:
   select on, keep the latest epoch). The best epoch's weights are restored at the end.
 
 The loop owns everything else, once: device moves (channels_last), bf16 autocast (CUDA, and CPUs
-with native bf16: runtime.train_autocast), zero_grad/backward/step/LR-schedule order, DDP (per-epoch sampler seeding, BatchNorm buffer sync,
-loss sums over ranks, rank-0 logging), dvclive (per epoch or per step), tqdm progress and the
+with native bf16: runtime.train_autocast), zero_grad/backward/step/LR-schedule order, DDP
+(per-epoch sampler seeding, BatchNorm buffer sync, loss sums over ranks, rank-0 logging), dvclive (per epoch or per step), tqdm progress and the
 best-on-validation selection. It draws no random numbers itself, so a trainer's results depend
 only on its own seeding and setup order.
 """

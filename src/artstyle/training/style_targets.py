@@ -12,7 +12,7 @@ import torch
 from artstyle import inference
 from artstyle.data.dataset import to_float
 from artstyle.errors import InputError
-from artstyle.losses.perceptual import downsample, pyramid_key, style_statistic
+from artstyle.losses.perceptual import pyramid_key, pyramid_statistics
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.styles import NUM_CLASSES
 
@@ -53,14 +53,10 @@ def style_targets(
     counts = torch.bincount(owner, minlength=NUM_CLASSES).clamp_min(1).float()
     targets: dict[str, torch.Tensor] = {}
 
-    keys = [pyramid_key(name, f) for f in pyramid for name in layers]
+    keys = [pyramid_key(name, f) for f in pyramid for name in layers]  # pyramid_statistics' order
 
     def grams(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        out = []
-        for f in pyramid:
-            feats = vgg(downsample(x, f), upto=upto)
-            out += [style_statistic(getattr(feats, name), statistic) for name in layers]
-        return tuple(out)
+        return tuple(pyramid_statistics(vgg, x, layers, pyramid, statistic, upto=upto).values())
 
     start = 0
     # row_chunks, not chunks(images[rows]): one batch of the memmap at a time, never every chosen row.

@@ -30,14 +30,7 @@ from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
 from artstyle.errors import InputError
-from artstyle.losses.perceptual import (
-    content_loss,
-    downsample,
-    pyramid_key,
-    style_loss,
-    style_statistic,
-    tv_loss,
-)
+from artstyle.losses.perceptual import content_loss, pyramid_statistics, pyramid_style_loss, tv_loss
 from artstyle.models.transfer import StyleTransferNet, match_colour
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.params import Params, ParamsError, TransferParams, to_dict
@@ -165,15 +158,12 @@ def train_transfer(
             content_target = getattr(vgg(x, upto=tp.content_layer), tp.content_layer)
         out = net(x, style)
         feats = vgg(out, upto=deepest)
-        style_terms = []
-        for f in tp.style_pyramid:
-            level = feats if f == 1 else vgg(downsample(out, f), upto=deepest_style)
-            keys = [pyramid_key(name, f) for name in tp.style_layers]
-            stats = [style_statistic(getattr(level, name), tp.style_statistic) for name in tp.style_layers]
-            style_terms.append(style_loss(stats, [targets_dev[k][style] for k in keys], [scales[k] for k in keys]))
+        stats = pyramid_statistics(vgg, out, tp.style_layers, tp.style_pyramid, tp.style_statistic,
+                                   upto=deepest_style, full=feats)
+        style_target = {k: t[style] for k, t in targets_dev.items()}
         terms = {
             "content": content_loss(getattr(feats, tp.content_layer), content_target),
-            "style": torch.stack(style_terms).mean(),
+            "style": pyramid_style_loss(stats, style_target, scales, tp.style_layers, tp.style_pyramid),
             "tv": tv_loss(out),
         }
         loss = tp.content_weight * terms["content"] + tp.style_weight * terms["style"] + tp.tv_weight * terms["tv"]
