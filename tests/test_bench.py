@@ -301,6 +301,9 @@ def test_bench_stylize_reports_latency_and_rate(tiny):
     assert [row["size"] for row in r["rows"]] == [32, 48]
     for row in r["rows"]:  # the reference network timed alongside, and the ratio is of the two medians
         assert row["speedup"] == pytest.approx(row["reference_ms_per_image"] / row["ms_per_image"])
+        # ... in both layouts on the CPU (channels_last by default), the faster one counting
+        assert set(row["reference_ms_by_layout"]) == {"channels_last", "contiguous_format"}
+        assert row["reference_ms_per_image"] == min(row["reference_ms_by_layout"].values())
     assert r["min_speedup"] == min(row["speedup"] for row in r["rows"])
     assert r["reference_args"]["kernel"] == 9 and r["end_to_end_ms"] > 0
     assert RUNTIME_KEYS - {"measured_at"} <= set(r)
