@@ -29,6 +29,7 @@ from artstyle.data.dataset import StoreDataset
 from artstyle.data.index import build_store, decode_bytes
 from artstyle.data.manifests import read_manifest, write_manifest
 from artstyle.data.store import INDEX_COLUMNS, open_images, read_index, split_rows
+from artstyle.errors import InputError
 from artstyle.models.transfer import StyleTransferNet
 from artstyle.params import Params, parse_params
 from artstyle.styles import LABEL_OF, STYLES
@@ -106,6 +107,26 @@ def test_bench_data_reports_missing_files(tmp_path):
     next(root.rglob("*.png")).unlink()
     with pytest.raises(FileNotFoundError, match="1 indexed file"):
         bench_data(store, root, images=6, repeats=1, min_seconds=0)
+
+
+def test_bench_data_on_a_parquet_store_is_a_one_line_error(tmp_path):
+    import csv
+
+    root, store = make_tree_and_store(tmp_path, n=6)
+    index = store / "index.csv"
+    with open(index, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    for i, r in enumerate(rows):  # how an hf_parquet store names its rows
+        r["relpath"] = f"data/train-00000-of-00001.parquet#{i}"
+    with open(index, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    with pytest.raises(InputError, match=r"indexed from Parquet shards \(e.g. data/train-00000-of-00001.parquet#0\)"):
+        bench_data(store, root, images=6, repeats=1, min_seconds=0)
+    result = CliRunner().invoke(app, ["data", "--store", str(store), "--root", str(root), "--images", "6",
+                                      "--repeats", "1", "--min-seconds", "0", "--out", str(tmp_path / "b.json")])
+    assert result.exit_code != 0 and "Parquet shards" in result.output and "Traceback" not in result.output
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from torchvision import transforms
 from artstyle.bench.common import describe_runtime, median_rates
 from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.store import open_images, read_index
+from artstyle.errors import InputError
 
 DATA_RATIO_TARGET = 20.0
 
@@ -86,6 +87,12 @@ def bench_data(
     # Evenly spaced rows: every split and style, and no seed needed to pick them.
     take = np.unique(np.linspace(0, len(records) - 1, min(images, len(records))).round().astype(np.int64))
     chosen = [records[i] for i in take]
+    # hf_parquet stores name rows "<shard>.parquet#<row>": no file per image for PIL to open.
+    parquet = [r.relpath for r in chosen if r.relpath.partition("#")[0].endswith(".parquet")]
+    if parquet:
+        raise InputError(f"{store_dir} was indexed from Parquet shards (e.g. {parquet[0]}), which hold no image "
+                         "file per painting; the data bench times per-file PIL decoding, so run it on an "
+                         "image-folder or ArtGAN copy of the data")
     missing = [r.relpath for r in chosen if not (Path(root) / r.relpath).is_file()]
     if missing:
         raise FileNotFoundError(f"{root}: {len(missing)} indexed file(s) missing, e.g. {missing[0]}")
