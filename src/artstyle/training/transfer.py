@@ -7,6 +7,7 @@ have training images (all 27 on the default data; a user's subset otherwise):
   + style_weight   * mean over f in style_pyramid of
                      mean over style_layers of relmse(S(VGG(down_f(out))), S_s,f)
   + tv_weight      * tv(out)
+  + adversarial_weight * -critic(out, s)
 
 where S is the style statistic (Gram or mean/std), down_f average-pools by f (1 = the image
 itself), and S_s,f the style's *target*: the mean of S over ``style_images_per_class`` of that
@@ -14,7 +15,9 @@ style's training images, downsampled the same way, computed once before training
 levels match the same layers at larger scales (see ``perceptual.downsample``). A
 target built from many paintings describes the style rather than one painting, and sampling the
 style uniformly (instead of following the data's imbalance) gives the rare styles as many updates
-as Impressionism.
+as Impressionism. The critic (``training/critic.py``) is a conditional discriminator trained
+alongside, on real paintings of each target style: it says what an average of statistics cannot,
+what one painting of the style looks like (off with ``adversarial_weight: 0``).
 """
 
 from __future__ import annotations
