@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from artstyle.data.dataset import to_float
+from artstyle import inference
 from artstyle.losses.adversarial import hinge_critic_loss, hinge_generator_loss
 from artstyle.models.discriminator import StyleDiscriminator
 from artstyle.styles import NUM_CLASSES
@@ -40,10 +40,7 @@ class StyleCritic:
     def real_batch(self, style: torch.Tensor) -> torch.Tensor:
         """One real training painting of each style in ``style`` [B] (drawn with replacement)."""
         picked = np.array([self.rng.choice(self.pools[int(c)]) for c in style.tolist()])
-        order = np.argsort(picked)  # a memmap reads sorted rows faster; the batch keeps ``style``'s order
-        batch = np.empty((len(picked), *self.images.shape[1:]), dtype=self.images.dtype)
-        batch[order] = self.images[picked[order]]
-        return to_float(batch).to(self.device)
+        return next(inference.row_chunks(self.images, picked, len(picked))).to(self.device)
 
     def update(self, fake: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         """One critic step on real paintings of ``style`` and the network's ``fake``; its loss."""
