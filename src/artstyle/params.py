@@ -273,6 +273,7 @@ class TransferParams:
     style_layers: tuple[str, ...]  # VGG19 relu{1..5}_1; checked when the stage starts
     style_pyramid: tuple[int, ...] = field(metadata={"check": check_pyramid})  # style matched at these downsamplings
     style_images_per_class: int = field(metadata=_range(1, 1_000_000))  # images averaged into each target Gram
+    style_reliability: bool  # scale each style's loss by how well its target describes its paintings
     num_workers: int = field(metadata=_range(0, 256))
 
 

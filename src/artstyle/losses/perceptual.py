@@ -94,6 +94,16 @@ def pyramid_style_loss(
     ]).mean()
 
 
+def pyramid_style_distance(
+    stats: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor],
+    scales: Mapping[str, torch.Tensor | float], layers: Sequence[str], pyramid: Sequence[int],
+) -> torch.Tensor:
+    """[B]: :func:`pyramid_style_loss` of each image on its own (every level has the same layers,
+    so the mean over all keys is the mean over levels of the mean over layers)."""
+    keys = [pyramid_key(name, f) for f in pyramid for name in layers]
+    return gram_distance([stats[k] for k in keys], [targets[k] for k in keys], [scales[k] for k in keys])
+
+
 def relative_mse(x: torch.Tensor, target: torch.Tensor, scale: torch.Tensor | float | None = None) -> torch.Tensor:
     """mean((x - target)^2) / scale, with scale = mean(target^2) unless given."""
     if scale is None:

@@ -12,7 +12,7 @@ import torch
 from artstyle import inference
 from artstyle.data.dataset import to_float
 from artstyle.errors import InputError
-from artstyle.losses.perceptual import pyramid_key, pyramid_statistics
+from artstyle.losses.perceptual import gram_distance, pyramid_key, pyramid_statistics
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.styles import NUM_CLASSES
 
@@ -34,6 +34,13 @@ def pick_style_rows(rows: np.ndarray, labels: np.ndarray, per_class: int, seed: 
     return picked
 
 
+def rows_and_owners(style_rows: dict[int, np.ndarray]) -> tuple[np.ndarray, torch.Tensor]:
+    """(store rows [N], their styles [N]) of :func:`pick_style_rows`' picks, style by style in order."""
+    styles = sorted(style_rows)
+    rows = np.concatenate([style_rows[c] for c in styles])
+    return rows, torch.from_numpy(np.concatenate([np.full(len(style_rows[c]), c) for c in styles]))
+
+
 def style_targets(
     vgg: VGGFeatures,
     images: np.ndarray,
@@ -48,8 +55,7 @@ def style_targets(
     averaged over its chosen images (zeros for a style that is not in ``style_rows``), for every
     layer at every ``pyramid`` downsampling factor (keys :func:`~artstyle.losses.perceptual.pyramid_key`)."""
     upto = max(layers, key=LAYERS.index)
-    rows = np.concatenate([style_rows[c] for c in sorted(style_rows)])
-    owner = torch.from_numpy(np.concatenate([np.full(len(style_rows[c]), c) for c in sorted(style_rows)]))
+    rows, owner = rows_and_owners(style_rows)
     counts = torch.bincount(owner, minlength=NUM_CLASSES).clamp_min(1).float()
     targets: dict[str, torch.Tensor] = {}
 
@@ -66,6 +72,72 @@ def style_targets(
             targets.setdefault(key, torch.zeros(NUM_CLASSES, *g.shape[1:])).index_add_(0, owner[start : start + len(g)], g)
         start += len(out[0])
     return {name: t / counts.view(-1, *([1] * (t.dim() - 1))) for name, t in targets.items()}
+
+
+def painting_statistics(
+    vgg: VGGFeatures,
+    images: np.ndarray,
+    style_rows: dict[int, np.ndarray],
+    layers: tuple[str, ...] | list[str],
+    device: torch.device,
+    batch_size: int = 64,
+    statistic: str = "gram",
+    pyramid: tuple[int, ...] | list[int] = (1,),
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """({key: [N, ...]}, owner [N]): each of the target paintings' own statistics (the ones
+    :func:`style_targets` averages, same keys), and the style each painting is of. Small for
+    mean/std (27 x 16 paintings x 1,792 values at the default layers and pyramid); Gram matrices
+    hold C^2 values a layer, ~0.3 GB for the same paintings to relu3_1 at two levels."""
+    upto = max(layers, key=LAYERS.index)
+    rows, owner = rows_and_owners(style_rows)
+    keys = [pyramid_key(name, f) for f in pyramid for name in layers]
+
+    def stats(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(pyramid_statistics(vgg, x, layers, pyramid, statistic, upto=upto).values())
+
+    parts = [out for out, _ in inference.iterate(stats, inference.row_chunks(images, rows, batch_size), device,
+                                                  desc="painting statistics")]
+    return {k: torch.cat([p[i] for p in parts]) for i, k in enumerate(keys)}, owner
+
+
+def target_reliability(
+    stats: dict[str, torch.Tensor], owner: torch.Tensor, targets: dict[str, torch.Tensor],
+    scales: dict[str, float], styles: tuple[int, ...],
+) -> torch.Tensor:
+    """[NUM_CLASSES] in [0, 1]: how well each style's averaged target describes its own paintings.
+
+    ``1 - own / other``, clamped to [0, 1]: ``own`` is the mean style loss of the style's paintings
+    against its target, ``other`` that of the other styles' paintings (``stats`` and ``owner`` from
+    :func:`painting_statistics`). Near 1, the style's paintings cluster around their average; at
+    0, they are no nearer to it than other styles' paintings are: too unlike one another for an
+    average to describe them (Minimalism's blocks, stripes and grids on different grounds), so a
+    repainting pushed towards that average is pushed away from the style. A lone style gets 1
+    (nothing to compare with), a style not in ``styles`` 0.
+    """
+    out = torch.zeros(NUM_CLASSES)
+    styles = list(styles)
+    if len(styles) < 2:
+        out[styles] = 1.0
+        return out
+    covered = torch.isin(owner, torch.tensor(styles))
+    for c in styles:
+        d = gram_distance(list(stats.values()), [targets[k][c] for k in stats], [scales[k] for k in stats]).double()
+        out[c] = float((1 - d[owner == c].mean() / d[covered & (owner != c)].mean()).clamp(0, 1))
+    return out
+
+
+def style_loss_weights(reliability: torch.Tensor, styles: tuple[int, ...]) -> torch.Tensor:
+    """[NUM_CLASSES]: ``min(1, r_s / mean r)`` over the trained ``styles`` (0 elsewhere).
+
+    A style whose target describes its paintings at least as well as the typical style's keeps
+    its full loss; a less reliable one is pushed towards its average less, in proportion, and not
+    at all at r_s = 0. Never above 1: a style is not pushed harder than before for being easy to
+    describe (that only costs content). All 1 if no style is reliable.
+    """
+    weights = torch.zeros(NUM_CLASSES)
+    mean = reliability[list(styles)].mean()
+    weights[list(styles)] = (reliability[list(styles)] / mean).clamp(max=1.0) if mean > 0 else 1.0
+    return weights
 
 
 def gram_scales(targets: dict[str, torch.Tensor], styles: tuple[int, ...] | None = None) -> dict[str, float]:

@@ -4,7 +4,7 @@ Loss per image, for a content image c and a target style s drawn uniformly over 
 have training images (all 27 on the default data; a user's subset otherwise):
 
     content_weight * content(VGG(out)[content_layer], VGG(c)[content_layer])
-  + style_weight   * mean over f in style_pyramid of
+  + style_weight   * w_s * mean over f in style_pyramid of
                      mean over style_layers of relmse(S(VGG(down_f(out))), S_s,f)
   + tv_weight      * tv(out)
   + adversarial_weight * -critic(out, s)
@@ -12,8 +12,14 @@ have training images (all 27 on the default data; a user's subset otherwise):
 where S is the style statistic (Gram or mean/std), down_f average-pools by f (1 = the image
 itself), and S_s,f the style's *target*: the mean of S over ``style_images_per_class`` of that
 style's training images, downsampled the same way, computed once before training. The pyramid
-levels match the same layers at larger scales (see ``perceptual.downsample``). A
-target built from many paintings describes the style rather than one painting, and sampling the
+levels match the same layers at larger scales (see ``perceptual.downsample``). A target built
+from many paintings describes the style rather than one painting, if the style's paintings
+resemble one another. w_s (``style_reliability``, ``style_targets.style_loss_weights``) scales a
+style's loss down when its target describes its paintings less well than the typical style's
+target describes its own, to 0 when the style's paintings are no nearer to their average than
+other styles' paintings are (Minimalism: blocks, stripes and grids on different grounds average
+to a textured canvas unlike any of them, so matching it pushed repaintings away from the style);
+with ``style_reliability: false`` every w_s is 1. Sampling the
 style uniformly (instead of following the data's imbalance) gives the rare styles as many updates
 as Impressionism. The critic (``training/critic.py``) is a conditional discriminator trained
 alongside, on real paintings of each target style: it says what an average of statistics cannot,
@@ -33,14 +39,28 @@ from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
 from artstyle.errors import InputError
-from artstyle.losses.perceptual import content_loss, pyramid_statistics, pyramid_style_loss, tv_loss
+from artstyle.losses.perceptual import (
+    content_loss,
+    pyramid_statistics,
+    pyramid_style_distance,
+    pyramid_style_loss,
+    tv_loss,
+)
 from artstyle.models.transfer import StyleTransferNet, match_colour
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.params import Params, ParamsError, TransferParams, to_dict
 from artstyle.training.common import warmup_cosine_scheduler
 from artstyle.training.critic import StyleCritic
 from artstyle.training.loop import Trainer, TrainRun
-from artstyle.training.style_targets import gram_scales, pick_style_rows, style_colour_stats, style_targets
+from artstyle.training.style_targets import (
+    gram_scales,
+    painting_statistics,
+    pick_style_rows,
+    style_colour_stats,
+    style_loss_weights,
+    style_targets,
+    target_reliability,
+)
 
 
 def check_layers(content_layer: str, style_layers: tuple[str, ...] | list[str]) -> str:
@@ -132,6 +152,12 @@ def train_transfer(
     scales = gram_scales(targets, trained)
     deepest_style = max(tp.style_layers, key=LAYERS.index)
     targets_dev = {k: v.to(device) for k, v in targets.items()}
+    reliability = weights = None
+    if tp.style_reliability:
+        paintings, owner = painting_statistics(vgg, images, style_rows, tp.style_layers, device,
+                                               statistic=tp.style_statistic, pyramid=tp.style_pyramid)
+        reliability = target_reliability(paintings, owner, targets, scales, trained)
+        weights = style_loss_weights(reliability, trained).to(device)
 
     model = StyleTransferNet(
         channels=tp.channels, residual_blocks=tp.residual_blocks, style_dim=tp.style_dim,
@@ -169,9 +195,14 @@ def train_transfer(
         stats = pyramid_statistics(vgg, out, tp.style_layers, tp.style_pyramid, tp.style_statistic,
                                    upto=deepest_style, full=feats)
         style_target = {k: t[style] for k, t in targets_dev.items()}
+        if weights is None:
+            style_term = pyramid_style_loss(stats, style_target, scales, tp.style_layers, tp.style_pyramid)
+        else:  # each image's loss scaled by its target style's weight
+            per_image = pyramid_style_distance(stats, style_target, scales, tp.style_layers, tp.style_pyramid)
+            style_term = (weights[style] * per_image).mean()
         terms = {
             "content": content_loss(getattr(feats, tp.content_layer), content_target),
-            "style": pyramid_style_loss(stats, style_target, scales, tp.style_layers, tp.style_pyramid),
+            "style": style_term,
             "tv": tv_loss(out),
         }
         loss = tp.content_weight * terms["content"] + tp.style_weight * terms["style"] + tp.tv_weight * terms["tv"]
@@ -199,6 +230,8 @@ def train_transfer(
         "trained_styles": list(trained),
         "style_targets": targets,
         "style_scales": scales,
+        "style_reliability": reliability,  # r_s of style_targets.target_reliability; None when off
+        "style_loss_weights": None if weights is None else weights.cpu(),
         "summary": summary,
     }
     return TransferRun(model=model, metrics=summary, checkpoint=checkpoint, targets=targets, scales=scales,
