@@ -280,7 +280,6 @@ def test_style_pyramid_levels_are_the_statistics_of_the_downsampled_images():
     assert targets["relu1_1@2"][1].abs().sum() == 0
 
 
-
 def _painting_fixture():
     from artstyle.models.vgg import VGGFeatures
     from artstyle.training.style_targets import gram_scales, painting_statistics, style_targets
