@@ -99,3 +99,47 @@ def test_the_critic_is_seeded_and_leaves_the_global_rng_alone():
     assert torch.equal(torch.rand(3), expected)
     b = StyleCritic(images, rows, labels, (3, 7), width=4, lr=1e-3, seed=5, device=CPU)
     assert all(torch.equal(p, q) for p, q in zip(a.net.state_dict().values(), b.net.state_dict().values()))
+
+
+def test_the_classifier_head_names_a_style_per_image_and_leaves_the_other_weights_as_they_were():
+    torch.manual_seed(0)
+    plain = StyleDiscriminator(NUM_CLASSES, 8, 3)
+    torch.manual_seed(0)
+    d = StyleDiscriminator(NUM_CLASSES, 8, 3, classify=True)
+    assert d.args["classify"] and not plain.args["classify"]
+    # Built last: with the same seed, every other layer starts from the same weights.
+    shared = plain.state_dict()
+    assert all(torch.equal(v, d.state_dict()[k]) for k, v in shared.items())
+    logits = d.forward_classes(d.forward_features(torch.rand(4, 3, 16, 16)))
+    assert logits.shape == (4, NUM_CLASSES) and torch.isfinite(logits).all()
+    with pytest.raises(ValueError, match="without a classifier"):
+        plain.forward_classes(torch.zeros(1, 32))
+
+
+def test_the_critic_learns_to_name_real_styles_and_the_network_is_asked_for_the_target_style():
+    images, rows, labels = _two_style_store()
+    critic = StyleCritic(images, rows, labels, (3, 7), width=4, lr=2e-3, seed=0, device=CPU, classify=0.5)
+    style = torch.tensor([3, 7, 3, 7])
+    real = critic.real_batch(style)
+
+    def real_ce():
+        with torch.no_grad():
+            return float(torch.nn.functional.cross_entropy(critic.net.forward_classes(critic.net.forward_features(real)), style))
+
+    before = real_ce()
+    fake = torch.full((4, 3, 16, 16), 0.5)
+    for _ in range(60):
+        critic.update(fake, style)
+    assert real_ce() < 0.5 * before
+    with torch.no_grad():  # red paintings are named style 3, blue ones style 7
+        assert critic.net.forward_classes(critic.net.forward_features(real)).argmax(1).tolist() == [3, 7, 3, 7]
+    # The network's term: the hinge term plus classify x the classifier's cross-entropy against
+    # the target style; asking a red painting to be style 7 costs more than asking it to be 3.
+    critic.net.eval()  # the spectral norms' power iteration holds still between the two computations
+    x = real[:1]
+    with torch.no_grad():
+        h = critic.net.forward_features(x)
+        hinge = hinge_generator_loss(critic.net.forward_head(h, torch.tensor([3])))
+        ce = torch.nn.functional.cross_entropy(critic.net.forward_classes(h), torch.tensor([3]))
+    assert float(critic.generator_loss(x, torch.tensor([3]))) == pytest.approx(float(hinge + 0.5 * ce), rel=1e-5)
+    assert float(critic.generator_loss(x, torch.tensor([7]))) > float(critic.generator_loss(x, torch.tensor([3])))

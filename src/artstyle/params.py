@@ -269,6 +269,7 @@ class TransferParams:
     adversarial_weight: float = field(metadata=_range(0.0, 1e12))  # the style critic's term; 0 = no critic
     critic_width: int = field(metadata=_range(1, 1024))  # channels of the critic's first conv
     critic_lr: float = field(metadata=_range(0.0, 10.0, lo_open=True))  # the critic's Adam learning rate
+    critic_classify: float = field(metadata=_range(0.0, 1e12))  # the critic's style-classifier term (AC-GAN); 0 = off
     content_layer: str = field(metadata=_choices("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"))
     style_layers: tuple[str, ...]  # VGG19 relu{1..5}_1; checked when the stage starts
     style_pyramid: tuple[int, ...] = field(metadata={"check": check_pyramid})  # style matched at these downsamplings

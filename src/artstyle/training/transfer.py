@@ -7,7 +7,7 @@ have training images (all 27 on the default data; a user's subset otherwise):
   + style_weight   * w_s * mean over f in style_pyramid of
                      mean over style_layers of relmse(S(VGG(down_f(out))), S_s,f)
   + tv_weight      * tv(out)
-  + adversarial_weight * -critic(out, s)
+  + adversarial_weight * (-critic(out, s) + critic_classify * CE(classifier(out), s))
 
 where S is the style statistic (Gram or mean/std), down_f average-pools by f (1 = the image
 itself), and S_s,f the style's *target*: the mean of S over ``style_images_per_class`` of that
@@ -23,7 +23,9 @@ with ``style_reliability: false`` every w_s is 1. Sampling the
 style uniformly (instead of following the data's imbalance) gives the rare styles as many updates
 as Impressionism. The critic (``training/critic.py``) is a conditional discriminator trained
 alongside, on real paintings of each target style: it says what an average of statistics cannot,
-what one painting of the style looks like (off with ``adversarial_weight: 0``).
+what one painting of the style looks like (off with ``adversarial_weight: 0``). Its classifier
+head, trained on the real paintings too, names their style; the output must be named s by it
+(``critic_classify``): looking like *a* painting is not enough, it must look like this style's.
 """
 
 from __future__ import annotations
@@ -179,7 +181,7 @@ def train_transfer(
     critic = None
     if tp.adversarial_weight > 0:
         critic = StyleCritic(images, rows, labels, trained, width=tp.critic_width, lr=tp.critic_lr,
-                             seed=params.seed + 2, device=device)
+                             seed=params.seed + 2, device=device, classify=tp.critic_classify)
     trained_t = torch.tensor(trained)
     net_colours = model.style_colours
 
