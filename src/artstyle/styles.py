@@ -43,6 +43,8 @@ ARTGAN_TRAIN_COUNTS: dict[str, int] = {
 STYLES: tuple[str, ...] = tuple(sorted(ARTGAN_TRAIN_COUNTS))
 NUM_CLASSES = len(STYLES)
 LABEL_OF: dict[str, int] = {name: i for i, name in enumerate(STYLES)}
+# The splits of a dataset folder and of the store indexed from it (validation is carved out of train later).
+SPLITS = ("train", "test")
 
 # Other spellings found in WikiArt exports, mapped to the canonical name.
 # The course's Roboflow export calls Art_Nouveau "Art_Nouveau_Modern".

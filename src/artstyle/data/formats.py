@@ -38,10 +38,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from artstyle.errors import InputError
-from artstyle.styles import LABEL_OF, STYLES, canonical, is_known
+from artstyle.styles import LABEL_OF, SPLITS, STYLES, canonical, is_known
 
 FORMATS = ("imagefolder", "artgan", "hf_parquet")
-SPLITS = ("train", "test")
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 MAX_EXAMPLES = 5  # names quoted in a one-line report; the CSV files hold the full lists
 

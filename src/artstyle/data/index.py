@@ -86,9 +86,8 @@ from artstyle.data.formats import (  # noqa: F401 - Candidate, Scan, scan_tree: 
 )
 from artstyle.data.store import IMAGES_FILE, INDEX_COLUMNS, INDEX_FILE, IndexRecord
 from artstyle.fileio import atomic_dir
-from artstyle.styles import LABEL_OF, STYLES
+from artstyle.styles import LABEL_OF, SPLITS, STYLES
 
-SPLITS = ("train", "test")
 # Everything else PIL could sniff (EPS, PDF, ...) is refused: some of those plugins run external
 # programs on the content. (The JPEG opener also returns camera MPO files.)
 PIL_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")

@@ -13,8 +13,6 @@ import numpy as np
 
 from artstyle.fileio import write_text
 
-SPLITS = ("train", "val", "test")
-
 
 def write_manifest(path: str | Path, rows: np.ndarray, labels: np.ndarray) -> None:
     buf = io.StringIO()

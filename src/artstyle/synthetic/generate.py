@@ -24,11 +24,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from artstyle.params import SynthesizeParams
-from artstyle.styles import ARTGAN_TRAIN_COUNTS, LABEL_OF, STYLES
+from artstyle.styles import ARTGAN_TRAIN_COUNTS, LABEL_OF, SPLITS, STYLES
 from artstyle.synthetic.recipes import RECIPES
 from artstyle.synthetic.texture import finish
 
-SPLITS = ("train", "test")
 # PNG encoding. Pillow deflates with whichever zlib it loads (the system's libz here; Pillow's wheels
 # are built for zlib-ng, which others load), and at the default strategy zlib and zlib-ng write
 # different bytes for every file (same pixels). Huffman-only coding makes no match-finding choices,
