@@ -160,7 +160,7 @@ def test_train_and_cluster_stages(tmp_path):
     assert np.load(out / "latents" / "test_labels.npy").tolist() == [0] * 6 + [5] * 6 + [12] * 6
     # The saved latents are the checkpoint's encoder output.
     from artstyle.data.dataset import to_float
-    from artstyle.training.cluster import load_autoencoder
+    from artstyle.models.autoencoder import load_autoencoder
 
     model = load_autoencoder(out / "autoencoder.pt")
     rows = np.load(out / "latents" / "train_rows.npy")

@@ -249,12 +249,11 @@ def _oversample(
     if method == "smote":
         codec = pixel_codec(tuple(images.shape[1:]))
     else:
-        from artstyle.checkpoint import load_model
-        from artstyle.models.autoencoder import ConvAutoencoder
+        from artstyle.models.autoencoder import load_autoencoder
 
         device = device or runtime.pick_device()
         runtime.configure_torch(device)
-        autoencoder, _ = load_model(autoencoder_path, ConvAutoencoder, device)
+        autoencoder = load_autoencoder(autoencoder_path, device)
         if autoencoder.image_size != images.shape[1]:
             raise InputError(
                 f"{autoencoder_path}: trained on {autoencoder.image_size} px images, the store "

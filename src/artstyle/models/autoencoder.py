@@ -16,6 +16,7 @@ optimises embeddings and decodes them through the frozen decoder.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -113,3 +114,12 @@ class ConvAutoencoder(nn.Module):
 def from_args(args: dict[str, Any]) -> ConvAutoencoder:
     """Rebuild a ConvAutoencoder from a checkpoint's ``args``."""
     return ConvAutoencoder.from_args(args)
+
+
+def load_autoencoder(path: str | Path, device: Any = None) -> ConvAutoencoder:
+    """The trained autoencoder at ``path``, frozen and in eval mode (BatchNorm uses its running
+    statistics), moved to ``device`` in its memory format when one is given."""
+    from artstyle.checkpoint import load_model
+
+    model, _ = load_model(path, ConvAutoencoder, device)
+    return model.requires_grad_(False)

@@ -38,13 +38,12 @@ import numpy as np
 import torch.nn.functional as F
 
 from artstyle import inference, runtime
-from artstyle.checkpoint import load_model
 from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
 from artstyle.evaluation.clustering import clustering_scores, silhouette
 from artstyle.fileio import save_npz
-from artstyle.models.autoencoder import ConvAutoencoder
+from artstyle.models.autoencoder import ConvAutoencoder, load_autoencoder
 from artstyle.params import ClusterParams, Params
 from artstyle.styles import trained_styles
 
@@ -54,10 +53,6 @@ FEATURE_KINDS = ("flat", "pooled", "flat+pooled")
 # ---------------------------------------------------------------------------------------------
 # Features
 # ---------------------------------------------------------------------------------------------
-
-
-def load_autoencoder(path: str | Path) -> ConvAutoencoder:
-    return load_model(path, ConvAutoencoder)[0]
 
 
 def encode_latents(

@@ -20,24 +20,17 @@ import numpy as np
 import torch
 
 from artstyle import inference, runtime
-from artstyle.checkpoint import load_model
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
 from artstyle.errors import InputError
 from artstyle.losses.perceptual import gram_distance, gram_matrix, relative_mse, style_loss
-from artstyle.models.autoencoder import ConvAutoencoder
+from artstyle.models.autoencoder import ConvAutoencoder, load_autoencoder
 from artstyle.models.embedder import StylePrototypes
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.params import EmbedderParams, Params, ParamsError, to_dict
 from artstyle.styles import NUM_CLASSES
 from artstyle.training.loop import Trainer, TrainRun
 from artstyle.training.style_targets import gram_scales, pick_style_rows, style_targets
-
-
-def load_autoencoder(path: str | Path, device: torch.device) -> ConvAutoencoder:
-    """The trained autoencoder, frozen and in eval mode (BatchNorm uses its running statistics)."""
-    model, _ = load_model(path, ConvAutoencoder, device)
-    return model.requires_grad_(False)
 
 
 def mean_latents(
