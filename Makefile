@@ -10,7 +10,7 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 export MPLBACKEND ?= Agg
 
-.PHONY: repro test install dev lint dag clean-venv
+.PHONY: repro test install dev lint format dag clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,16 @@ repro: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
+# The same checks as .pre-commit-config.yaml's hooks: lint rules, then formatting (`make format` fixes it).
+LINT_PATHS = src stages tests tools
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src stages tests
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/python tools/stage_deps.py --check
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
 
 dag: $(VENV)/.installed
 	$(BIN)/dvc dag
