@@ -11,9 +11,13 @@ A trainer supplies only what differs between models, as small hooks:
 
 The loop owns everything else, once: device moves (channels_last), bf16 autocast (CUDA, and CPUs
 with native bf16: runtime.train_autocast), zero_grad/backward/step/LR-schedule order, DDP
-(per-epoch sampler seeding, BatchNorm buffer sync, loss sums over ranks, rank-0 logging), dvclive (per epoch or per step), tqdm progress and the
-best-on-validation selection. It draws no random numbers itself, so a trainer's results depend
-only on its own seeding and setup order.
+(per-epoch sampler seeding, BatchNorm buffer sync, loss sums over ranks, rank-0 logging),
+dvclive (per epoch or per step), tqdm progress and the best-on-validation selection. It draws
+no random numbers itself, so a trainer's results depend only on its own seeding and setup order.
+
+:meth:`Trainer.fit` reads top to bottom as one loop over epochs: ``_run_epoch`` (the training
+steps), the trainer's ``validate``, the history row, ``_log_epoch`` (dvclive), ``_save_best``
+(selection) and ``_print_epoch`` (one line per epoch).
 """
 
 from __future__ import annotations
@@ -46,7 +50,6 @@ class FitResult:
     best_epoch: int  # 1-based; 0 when no epoch was ever selected (e.g. a NaN validation loss)
     best_score: float | None
     train_seconds: float = 0.0  # wall time of the training passes (validation excluded), all epochs
-
 
 
 @dataclass
@@ -150,75 +153,39 @@ class Trainer:
         with dvclive's ``log_image`` after every epoch as ``<name>/<step>.png``, one image per step
         (``dvc plots show`` renders the folder).
         """
-        ctx = self.ctx
         live = open_live(live_dir) if self.is_main else None
         history: list[dict[str, float]] = []
         step_logs: list[dict[str, float]] = []
-        best_score, best_epoch, best_state = -math.inf, 0, None
+        best = _Best()
         total_seconds = 0.0
         try:
             for epoch in range(epochs):
-                if ctx is not None and ctx.distributed and hasattr(sampler, "set_epoch"):
+                if self.ctx is not None and self.ctx.distributed and hasattr(sampler, "set_epoch"):
                     sampler.set_epoch(epoch)
-                self.net.train()
-                start = time.perf_counter()
-                loss_sum, seen = 0.0, 0
                 label = f"{desc} {epoch + 1}/{epochs}" if epochs > 1 else desc
-                bar = tqdm(
-                    batches, desc=label, total=steps_per_epoch, leave=False,
-                    disable=not (progress and self.is_main),
-                )
-                for batch in bar:
-                    n = _batch_size(batch)
-                    logs = self.step(batch)
-                    step_logs.append(logs)
-                    loss_sum += logs["loss"] * n
-                    seen += n
-                    bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items()})
-                    if live is not None and log_steps:
-                        for k, v in logs.items():
-                            live.log_metric(f"train/{k}", v)
-                        live.log_metric("lr", self.lr())
-                        live.next_step()
-                train_seconds = time.perf_counter() - start
-                total_seconds += train_seconds
-                if ctx is not None:
-                    distributed.sync_buffers(self.model, ctx)
+                bar = tqdm(batches, desc=label, total=steps_per_epoch, leave=False,
+                           disable=not (progress and self.is_main))
+                loss_sum, seen, seconds = self._run_epoch(bar, step_logs, live if log_steps else None)
+                total_seconds += seconds
                 # The plain module validates: evaluation shards may differ in length, and a DDP
                 # forward is a collective every rank would have to join.
                 val = validate() if validate is not None else {}
-                if ctx is not None:
-                    loss_sum, seen = distributed.all_reduce_sums([loss_sum, seen], ctx)
+                if self.ctx is not None:
+                    loss_sum, seen = distributed.all_reduce_sums([loss_sum, seen], self.ctx)
                 row = {"epoch": epoch + 1, "train_loss": loss_sum / max(1, seen), **val, "lr": self.lr()}
                 history.append(row)
-                if live is not None and log_images is not None:
-                    for name, image in log_images().items():
-                        live.log_image(f"{name}/{live.step}.png", image)
-                if live is not None and not log_steps:
-                    for k, v in row.items():
-                        if k != "epoch":
-                            live.log_metric(_live_name(k), v)
-                    live.next_step()
-                # Validation metrics are gathered over ranks, so every rank selects the same epoch.
-                score = select(row) if select is not None else None
-                improved = score is None or score > best_score  # a NaN score never improves
-                if improved:
-                    best_score, best_epoch = (best_score if score is None else score), epoch + 1
-                    if select is not None:
-                        best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                if live is not None:
+                    _log_epoch(live, row, log_images, metrics=not log_steps)
+                improved = self._save_best(best, row, select)
                 if self.is_main and epochs > 1:
-                    shown = "  ".join(f"{_live_name(k)} {v:.4g}" for k, v in row.items() if k not in ("epoch", "lr"))
-                    tqdm.write(
-                        f"epoch {epoch + 1}/{epochs}  {shown}{' *' if improved else '  '}  "
-                        f"{train_seconds:.1f} s  {seen / max(train_seconds, 1e-9):.0f} img/s (train)"
-                    )
-            if best_state is not None:
-                self.model.load_state_dict(best_state)
+                    _print_epoch(row, epochs, improved, seconds, seen)
+            if best.state is not None:
+                self.model.load_state_dict(best.state)
             result = FitResult(
                 history=history,
                 step_logs=step_logs,
-                best_epoch=best_epoch,
-                best_score=None if best_score == -math.inf else float(best_score),
+                best_epoch=best.epoch,
+                best_score=None if best.score == -math.inf else float(best.score),
                 train_seconds=total_seconds,
             )
             if live is not None and summary is not None:
@@ -228,3 +195,75 @@ class Trainer:
             if live is not None:
                 live.end()
         return result
+
+    def _run_epoch(self, bar: tqdm, step_logs: list[dict[str, float]], live: Any) -> tuple[float, int, float]:
+        """One training pass: a step per batch, each step's scalars appended to ``step_logs`` (and
+        logged to ``live`` as a dvclive step when given). Returns this rank's summed loss, its
+        image count and the pass's wall time; BatchNorm buffers are then synced over ranks."""
+        self.net.train()
+        start = time.perf_counter()
+        loss_sum, seen = 0.0, 0
+        for batch in bar:
+            n = _batch_size(batch)
+            logs = self.step(batch)
+            step_logs.append(logs)
+            loss_sum += logs["loss"] * n
+            seen += n
+            bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items()})
+            if live is not None:
+                for k, v in logs.items():
+                    live.log_metric(f"train/{k}", v)
+                live.log_metric("lr", self.lr())
+                live.next_step()
+        seconds = time.perf_counter() - start
+        if self.ctx is not None:
+            distributed.sync_buffers(self.model, self.ctx)
+        return loss_sum, seen, seconds
+
+    def _save_best(self, best: _Best, row: dict[str, float], select: Callable | None) -> bool:
+        """Make this epoch the best if ``select(row)`` beats the best score so far; True if it did.
+
+        A ``None`` score (or no ``select``) always wins: the latest epoch is kept. A NaN never
+        does. With ``select``, the winner's weights are copied so ``fit`` can restore them. The
+        validation metrics are gathered over ranks, so every rank selects the same epoch.
+        """
+        score = select(row) if select is not None else None
+        if score is not None and not score > best.score:
+            return False
+        best.epoch = int(row["epoch"])
+        if score is not None:
+            best.score = score
+        if select is not None:
+            best.state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        return True
+
+
+@dataclass
+class _Best:
+    """The selected epoch so far: its score (higher is better), 1-based number and weights."""
+
+    score: float = -math.inf
+    epoch: int = 0
+    state: dict[str, torch.Tensor] | None = None
+
+
+def _log_epoch(live: Any, row: dict[str, float], log_images: Callable[[], dict[str, Any]] | None,
+               metrics: bool) -> None:
+    """The epoch's images and, when ``metrics``, its history row as one dvclive step."""
+    if log_images is not None:
+        for name, image in log_images().items():
+            live.log_image(f"{name}/{live.step}.png", image)
+    if metrics:
+        for k, v in row.items():
+            if k != "epoch":
+                live.log_metric(_live_name(k), v)
+        live.next_step()
+
+
+def _print_epoch(row: dict[str, float], epochs: int, improved: bool, seconds: float, seen: float) -> None:
+    """One line per epoch: the row's losses and metrics, ``*`` on a new best, the training speed."""
+    shown = "  ".join(f"{_live_name(k)} {v:.4g}" for k, v in row.items() if k not in ("epoch", "lr"))
+    tqdm.write(
+        f"epoch {row['epoch']}/{epochs}  {shown}{' *' if improved else '  '}  "
+        f"{seconds:.1f} s  {seen / max(seconds, 1e-9):.0f} img/s (train)"
+    )
