@@ -7,6 +7,7 @@ it, exit code 2: the stages' own ``@stage`` contract), runs its section and merg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from artstyle.bench.stylize import TRANSFER_HINT, bench_stylize, stylize_lines
 from artstyle.bench.train import bench_train, train_lines
 from artstyle.data.store import IMAGES_FILE, INDEX_FILE
 from artstyle.errors import InputError
-from artstyle.params import load_params
+from artstyle.params import Params, load_params
 from artstyle.stage import stage
 
 app = typer.Typer(add_completion=False, help=artstyle.bench.__doc__.split("\n\n")[0])
@@ -98,6 +99,20 @@ INDEX_IMAGES = typer.Option(500, min=1, help="JPEGs of 1-2 megapixels made for t
 INDEX_SIZE = typer.Option(224, min=16, help="side the index benchmark decodes to")
 
 
+ROOT_HINT = "render the tree with `dvc repro synthesize` (or pass --root)"
+MANIFEST_HINT = "write the manifests with `dvc repro resample` (or pass {option})"
+
+# Each section's report lines, by its key in bench.json.
+LINES: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "data": data_lines,
+    "train": train_lines,
+    "stylize": stylize_lines,
+    "scaling": scaling_lines,
+    "index": index_lines,
+    "backbones": backbones_lines,
+}
+
+
 def _require(path: Path, hint: str) -> None:
     """Stop with one line naming the missing input and how to make it (before any minute is spent)."""
     if not path.exists():
@@ -129,9 +144,29 @@ def _parse_sizes(text: str, option: str = "--sizes", example: str = "256,512") -
     return sizes
 
 
+def _train_sizes(text: str, option: str) -> list[int]:
+    """The extra training sizes (none when ``text`` is blank: the store's size only)."""
+    return _parse_sizes(text, option, "64,128,224") if text.strip() else []
+
+
 def _echo(lines: list[str]) -> None:
     for line in lines:
         typer.echo(line)
+
+
+def _report(key: str, results: dict[str, Any]) -> dict[str, Any]:
+    """A section's results stamped with the time, its report printed; returns the stamped results."""
+    r = stamp(results)
+    _echo(LINES[key](r))
+    return r
+
+
+def _bench_train(p: Params, store: Path, manifest: Path, root: Path, sizes: list[int], **options: Any) -> dict[str, Any]:
+    """:func:`bench_train` with the params file's classifier, seed and index settings."""
+    return bench_train(
+        store, manifest, p.classifier, p.seed, sizes=sizes, root=root, max_pixels=p.index.max_pixels,
+        index_workers=p.index.workers, **options,
+    )
 
 
 @app.command("data")
@@ -152,18 +187,11 @@ def data(
 ) -> None:
     """Store loader vs per-item PIL decoding: images/s and their ratio (key 'data')."""
     _require_store(store)
-    _require(root, "render the tree with `dvc repro synthesize` (or pass --root)")
-    r = stamp(bench_data(
-        store,
-        root,
-        batch_size=batch_size,
-        images=images,
-        repeats=repeats,
-        min_seconds=min_seconds,
-        threads=threads,
-    ))
-    merge_json(out, "data", r)
-    _echo(data_lines(r))
+    _require(root, ROOT_HINT)
+    r = bench_data(
+        store, root, batch_size=batch_size, images=images, repeats=repeats, min_seconds=min_seconds, threads=threads
+    )
+    merge_json(out, "data", _report("data", r))
 
 
 @app.command("train")
@@ -188,18 +216,15 @@ def train(
     store's image size and at each of SIZES."""
     p = load_params(params)
     _require_store(store)
-    _require(manifest, "write the manifests with `dvc repro resample` (or pass --manifest)")
-    size_list = _parse_sizes(sizes, "--sizes", "64,128,224") if sizes.strip() else []
+    _require(manifest, MANIFEST_HINT.format(option="--manifest"))
+    size_list = _train_sizes(sizes, "--sizes")
     if size_list:
-        _require(root, "render the tree with `dvc repro synthesize` (or pass --root)")
-    r = stamp(bench_train(
-        store, manifest, p.classifier, p.seed, steps=steps, warmup=warmup, repeats=repeats,
-        min_seconds=min_seconds, device=runtime.pick_device(device), compile=compile,
-        sizes=size_list, root=root, subset=subset, max_pixels=p.index.max_pixels,
-        index_workers=p.index.workers, workdir=workdir,
-    ))
-    merge_json(out, "train", r)
-    _echo(train_lines(r))
+        _require(root, ROOT_HINT)
+    r = _bench_train(
+        p, store, manifest, root, size_list, steps=steps, warmup=warmup, repeats=repeats, min_seconds=min_seconds,
+        device=runtime.pick_device(device), compile=compile, subset=subset, workdir=workdir,
+    )
+    merge_json(out, "train", _report("train", r))
 
 
 @app.command("stylize")
@@ -217,10 +242,9 @@ def stylize(
     """Transfer network latency at each of SIZES (square, batch 1) against the reference network,
     and one image end to end (key 'stylize')."""
     _require(model, TRANSFER_HINT)
-    r = stamp(bench_stylize(model, _parse_sizes(sizes), repeats, warmup, runtime.pick_device(device), compile,
-                            end_to_end_size=end_to_end_size or None))
-    merge_json(out, "stylize", r)
-    _echo(stylize_lines(r))
+    r = bench_stylize(model, _parse_sizes(sizes), repeats, warmup, runtime.pick_device(device), compile,
+                      end_to_end_size=end_to_end_size or None)
+    merge_json(out, "stylize", _report("stylize", r))
 
 
 @app.command("scaling")
@@ -237,13 +261,12 @@ def scaling(
     out: Path = OUT,
 ) -> None:
     """Index and training-epoch time at 1x..4x the dataset, and their linearity (key 'scaling')."""
-    p = load_params(params)
-    r = stamp(bench_scaling(
-        p, _parse_scales(scales), base_train_images=base_train_images, base_test_images=base_test_images,
-        warmup=warmup, device=runtime.pick_device(device), compile=compile, workdir=workdir,
-    ))
-    merge_json(out, "scaling", r)
-    _echo(scaling_lines(r))
+    r = bench_scaling(
+        load_params(params), _parse_scales(scales), base_train_images=base_train_images,
+        base_test_images=base_test_images, warmup=warmup, device=runtime.pick_device(device), compile=compile,
+        workdir=workdir,
+    )
+    merge_json(out, "scaling", _report("scaling", r))
 
 
 @app.command("index")
@@ -259,9 +282,8 @@ def index(
 ) -> None:
     """decode_bytes with JPEG draft() vs a full-size decode on 1-2 MP JPEGs: images/s, speedup and
     how close the outputs are (key 'index')."""
-    r = stamp(bench_index(images, image_size, repeats=repeats, min_seconds=min_seconds, seed=seed, workdir=workdir))
-    merge_json(out, "index", r)
-    _echo(index_lines(r))
+    r = bench_index(images, image_size, repeats=repeats, min_seconds=min_seconds, seed=seed, workdir=workdir)
+    merge_json(out, "index", _report("index", r))
 
 
 @app.command("backbones")
@@ -284,13 +306,12 @@ def backbones(
     configs = parse_backbones(backbones)
     _require_store(store)
     for name in ("train.csv", "test.csv"):
-        _require(manifests / name, "write the manifests with `dvc repro resample` (or pass --manifests)")
-    r = stamp(bench_backbones(
+        _require(manifests / name, MANIFEST_HINT.format(option="--manifests"))
+    r = bench_backbones(
         p, store, manifests, seconds=seconds, backbones=configs, calibration_steps=calibration_steps,
         device=runtime.pick_device(device),
-    ))
-    merge_json(out, "backbones", r)
-    _echo(backbones_lines(r))
+    )
+    merge_json(out, "backbones", _report("backbones", r))
 
 
 @app.command("all")
@@ -323,43 +344,35 @@ def all_(
     # Every input is checked first: a missing checkpoint should not surface after minutes of timing.
     p = load_params(params)
     _require_store(store)
-    _require(root, "render the tree with `dvc repro synthesize` (or pass --root)")
-    _require(manifest, "write the manifests with `dvc repro resample` (or pass --manifest)")
+    _require(root, ROOT_HINT)
+    _require(manifest, MANIFEST_HINT.format(option="--manifest"))
     _require(model, TRANSFER_HINT)
     scale_list = _parse_scales(scales)
-    size_list = _parse_sizes(train_sizes, "--train-sizes", "64,128,224") if train_sizes.strip() else []
+    size_list = _train_sizes(train_sizes, "--train-sizes")
     dev = runtime.pick_device(device)
 
     results: dict[str, dict[str, Any]] = {}
     typer.echo("== data: store loader vs PIL decode per item")
-    results["data"] = stamp(bench_data(store, root, min_seconds=min_seconds))
-    _echo(data_lines(results["data"]))
+    results["data"] = _report("data", bench_data(store, root, min_seconds=min_seconds))
     typer.echo("\n== train: classifier end to end vs compute only")
-    results["train"] = stamp(
-        bench_train(
-            store, manifest, p.classifier, p.seed, steps=train_steps, min_seconds=min_seconds, device=dev,
-            compile=compile, sizes=size_list, root=root, subset=subset, max_pixels=p.index.max_pixels,
-            index_workers=p.index.workers, workdir=workdir,
-        )
-    )
-    _echo(train_lines(results["train"]))
+    results["train"] = _report("train", _bench_train(
+        p, store, manifest, root, size_list, steps=train_steps, min_seconds=min_seconds, device=dev,
+        compile=compile, subset=subset, workdir=workdir,
+    ))
     typer.echo("\n== stylize: transfer latency")
-    results["stylize"] = stamp(bench_stylize(model, _parse_sizes(stylize_sizes), device=dev, compile=compile,
-                                             end_to_end_size=end_to_end_size or None))
-    _echo(stylize_lines(results["stylize"]))
+    results["stylize"] = _report("stylize", bench_stylize(
+        model, _parse_sizes(stylize_sizes), device=dev, compile=compile, end_to_end_size=end_to_end_size or None
+    ))
     typer.echo(f"\n== scaling: index and training epoch at {', '.join(f'{s}x' for s in scale_list)}")
-    results["scaling"] = stamp(bench_scaling(
+    results["scaling"] = _report("scaling", bench_scaling(
         p, scale_list, base_train_images=base_train_images, base_test_images=base_test_images,
         device=dev, compile=compile, workdir=workdir,
     ))
-    _echo(scaling_lines(results["scaling"]))
     typer.echo(f"\n== index: decode_bytes draft() vs full decode, 1-2 MP JPEGs to {index_size} px")
-    results["index"] = stamp(bench_index(index_images, index_size, workdir=workdir))
-    _echo(index_lines(results["index"]))
+    results["index"] = _report("index", bench_index(index_images, index_size, workdir=workdir))
 
     # Written once at the end, so bench.json never holds a half-finished run's sections.
     merge_sections(out, results)
     typer.echo("\n== summary")
     _echo(summary_lines(results))
     typer.echo(f"-> {out}")
-

@@ -86,6 +86,15 @@ def median_rates(
     )
 
 
+def rates_and_ratio(rates: Mapping[str, float], first: str, second: str, ratio: str) -> dict[str, float]:
+    """Two workloads' images/s (``<name>_images_per_s``) and ``first``'s rate over ``second``'s as ``ratio``."""
+    return {
+        f"{first}_images_per_s": rates[first],
+        f"{second}_images_per_s": rates[second],
+        ratio: rates[first] / rates[second],
+    }
+
+
 def merge_sections(path: str | Path, sections: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Set each key of ``sections`` in the JSON object at ``path`` (created if missing), keeping the others."""
     path = Path(path)

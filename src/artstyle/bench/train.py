@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from artstyle import runtime
-from artstyle.bench.common import describe_runtime, median_rates, runtime_line, synchronize
+from artstyle.bench.common import describe_runtime, median_rates, rates_and_ratio, runtime_line, synchronize
 from artstyle.data.dataset import StoreDataset
 from artstyle.data.index import build_store
 from artstyle.data.store import open_images
@@ -131,14 +131,16 @@ def _rates(
     return bench, rates, rounds
 
 
+def _efficiency(rates: dict[str, float]) -> dict[str, float]:
+    return rates_and_ratio(rates, "end_to_end", "compute_only", "efficiency")
+
+
 def _size_row(
     bench: TrainBench, rates: dict[str, float], rounds: dict[str, int], train_images: int, source: str
 ) -> dict[str, Any]:
     return {
         "image_size": bench.image_size,
-        "end_to_end_images_per_s": rates["end_to_end"],
-        "compute_only_images_per_s": rates["compute_only"],
-        "efficiency": rates["end_to_end"] / rates["compute_only"],
+        **_efficiency(rates),
         "end_to_end_rounds": rounds["end_to_end"],
         "compute_only_rounds": rounds["compute_only"],
         "train_images": train_images,
@@ -233,9 +235,7 @@ def bench_train(
             # refuses to delete a mapped file).
             del sized
     return {
-        "end_to_end_images_per_s": rates["end_to_end"],
-        "compute_only_images_per_s": rates["compute_only"],
-        "efficiency": rates["end_to_end"] / rates["compute_only"],
+        **_efficiency(rates),
         "efficiency_target": EFFICIENCY_TARGET,
         "steps_per_round": steps,
         "warmup_steps": warmup,
