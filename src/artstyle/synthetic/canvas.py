@@ -59,16 +59,24 @@ class Canvas:
 
         Blurring the mask rather than an RGBA layer avoids dark fringes from transparent black.
         """
-        box = self._region(mask, blur)
-        if box is None:
+        soft = self._soft_mask(mask, blur)
+        if soft is None:
             return
-        m = mask.crop(box)
-        if blur > 0:
-            m = m.filter(ImageFilter.GaussianBlur(blur * self.W))
+        box, m = soft
         if opacity < 1.0:
             m = m.point(lambda v: int(v * opacity))
         solid = Image.new("RGB", m.size, rgba(color)[:3])
         self.img.paste(solid, box[:2], m)
+
+    def _soft_mask(self, mask: Image.Image, blur: float) -> tuple[tuple[int, int, int, int], Image.Image] | None:
+        """The mask cropped to :meth:`_region` and blurred (``blur`` in fractions of the side); None if empty."""
+        box = self._region(mask, blur)
+        if box is None:
+            return None
+        m = mask.crop(box)
+        if blur > 0:
+            m = m.filter(ImageFilter.GaussianBlur(blur * self.W))
+        return box, m
 
     def _region(self, mask: Image.Image, blur: float) -> tuple[int, int, int, int] | None:
         """The mask's bounding box grown by the blur's reach: soft shapes only cost their own area."""
@@ -80,12 +88,10 @@ class Canvas:
 
     def paste_array(self, arr: np.ndarray, mask: Image.Image, blur: float = 0.0) -> None:
         """Composite a full-size float image through ``mask``."""
-        box = self._region(mask, blur)
-        if box is None:
+        soft = self._soft_mask(mask, blur)
+        if soft is None:
             return
-        m = mask.crop(box)
-        if blur > 0:
-            m = m.filter(ImageFilter.GaussianBlur(blur * self.W))
+        box, m = soft
         x0, y0, x1, y1 = box
         top = Image.fromarray(np.clip(arr[y0:y1, x0:x1], 0, 255).astype(np.uint8), "RGB")
         self.img.paste(top, box[:2], m)

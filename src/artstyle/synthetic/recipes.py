@@ -48,6 +48,11 @@ def _choice(rng: np.random.Generator, palette: np.ndarray, idx) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
+def _gradient_ground(cv: Canvas, rng: np.random.Generator, c0: np.ndarray, c1: np.ndarray) -> None:
+    """Fill the canvas with a linear gradient from ``c0`` to ``c1`` at a random angle."""
+    cv.set_array(fields.linear(cv.W, c0, c1, rng.uniform(0, 2 * np.pi)))
+
+
 def _pastel_scene(cv: Canvas, rng: np.random.Generator, pal: np.ndarray) -> None:
     sky_top = _choice(rng, pal, [0, 1, 8])
     sky_low = mix(_choice(rng, pal, [5, 3, 4]), sky_top, rng.uniform(0.2, 0.5))
@@ -123,7 +128,7 @@ def pointillism(rng: np.random.Generator, size: int) -> np.ndarray:
 
 def _cubist_ground(cv: Canvas, rng: np.random.Generator, pal: np.ndarray) -> None:
     a, b = pick(rng, pal, 2, 10)
-    cv.set_array(fields.linear(cv.W, a, b, rng.uniform(0, 2 * np.pi)))
+    _gradient_ground(cv, rng, a, b)
 
 
 @recipe("Cubism")
@@ -334,7 +339,7 @@ def expressionism(rng: np.random.Generator, size: int) -> np.ndarray:
     pal = jitter_palette(rng, "bold", sat=(0.8, 1.2), val=(0.72, 1.0))
     a, b = pick(rng, pal, 2, 10, idx=[0, 1, 2, 3, 4, 5, 8])
     cv = Canvas(size)
-    cv.set_array(fields.linear(cv.W, a, b, rng.uniform(0, 2 * np.pi)))
+    _gradient_ground(cv, rng, a, b)
     for _ in range(int(rng.integers(30, 55))):
         pts = walk(rng, rng.uniform(0, 1, 2), int(rng.integers(4, 7)), 0.045, 0.35)
         polyline(cv, pts, pick(rng, pal, 1, 14)[0], rng.uniform(0.022, 0.04), 235)
@@ -404,8 +409,7 @@ def art_nouveau(rng: np.random.Generator, size: int) -> np.ndarray:
 def symbolism(rng: np.random.Generator, size: int) -> np.ndarray:
     pal = jitter_palette(rng, "symbol")
     cv = Canvas(size)
-    cv.set_array(fields.linear(cv.W, _choice(rng, pal, [0, 2, 3]), _choice(rng, pal, [5, 0, 6]),
-                               rng.uniform(0, 2 * np.pi)))
+    _gradient_ground(cv, rng, _choice(rng, pal, [0, 2, 3]), _choice(rng, pal, [5, 0, 6]))
     for _ in range(int(rng.integers(4, 8))):
         pts = blob(rng, rng.uniform(0, 1, 2), rng.uniform(0.12, 0.3), 20, 0.4, rng.uniform(0.6, 2.0))
         fields.soft_polygon(cv, pts, pick(rng, pal, 1, 12)[0], rng.uniform(0.03, 0.07), rng.uniform(0.3, 0.6))
@@ -521,8 +525,7 @@ def mannerism(rng: np.random.Generator, size: int) -> np.ndarray:
     acid = np.clip(np.array([[176, 204, 82], [232, 150, 172], [120, 190, 196]], np.float32)
                    + rng.normal(0, 12, (3, 3)), 0, 255)
     cv = Canvas(size)
-    cv.set_array(fields.linear(cv.W, _choice(rng, pal, [0, 8, 5]), _choice(rng, pal, [1, 3, 0]),
-                               rng.uniform(0, 2 * np.pi)))
+    _gradient_ground(cv, rng, _choice(rng, pal, [0, 8, 5]), _choice(rng, pal, [1, 3, 0]))
     # Elongated, twisting figures: tall thin forms with acid highlights.
     for _ in range(int(rng.integers(2, 5))):
         c = rng.uniform([0.15, 0.35], [0.85, 0.65])
@@ -560,8 +563,7 @@ def baroque(rng: np.random.Generator, size: int) -> np.ndarray:
 def rococo(rng: np.random.Generator, size: int) -> np.ndarray:
     pal = jitter_palette(rng, "pastel")
     cv = Canvas(size)
-    cv.set_array(fields.linear(cv.W, _choice(rng, pal, [0, 8, 1]), _choice(rng, pal, [4, 5, 3]),
-                               rng.uniform(0, 2 * np.pi)))
+    _gradient_ground(cv, rng, _choice(rng, pal, [0, 8, 1]), _choice(rng, pal, [4, 5, 3]))
     for _ in range(int(rng.integers(3, 7))):
         c, r = rng.uniform(0, 1, 2), rng.uniform(0.1, 0.22)
         fields.soft_ellipse(cv, [c[0] - 1.5 * r, c[1] - r, c[0] + 1.5 * r, c[1] + r], _choice(rng, pal, [5, 4, 1]),
