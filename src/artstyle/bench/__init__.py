@@ -15,7 +15,7 @@
   ``draft()`` against a full-size decode: images/s, speedup and how close the outputs are
   (:mod:`artstyle.bench.index`). Target: speedup >= 2x.
 - ``backbones``: StyleNet from scratch against the ImageNet VGG19 as a linear probe and
-  fine-tuned, each trained for the same wall time (``--seconds``, default the default run's 90 s)
+  fine-tuned, each trained for the same wall time (``--seconds``, default about the default run's training time)
   and scored on the test split: balanced accuracy, macro-F1, minority recall, images/s
   (:mod:`artstyle.bench.backbones`). Not part of ``all`` (minutes of training per configuration).
 - ``all``: the five in one run, written together (:mod:`artstyle.bench.cli`).

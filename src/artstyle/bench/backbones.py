@@ -47,7 +47,9 @@ from artstyle.evaluation.classification import (
 from artstyle.params import ClassifierParams, Params, ParamsError, check_backbone, check_freeze
 from artstyle.training import classifier
 
-DEFAULT_SECONDS = 90.0  # the default run's training time (metrics/classifier_cost.json: 91 s on 2 CPU cores)
+# About the default classifier run's training time on the reference CPU (metrics/classifier_cost.json):
+# every backbone gets the budget the default StyleNet had.
+DEFAULT_SECONDS = 90.0
 DEFAULT_BACKBONES = "stylenet,vgg19_probe,vgg19_finetune"
 PRESETS: dict[str, dict[str, Any]] = {
     "stylenet": {"backbone": "stylenet", "weights": "none", "freeze": "none"},

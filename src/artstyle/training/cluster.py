@@ -9,12 +9,11 @@ very different scales, and PCA on raw values would follow the loudest ones), PCA
 clusters are formed by direction (cosine similarity), not by magnitude, which in an autoencoder's
 latent mostly tracks contrast and brightness.
 
-These choices were measured, never on the test split: mean NMI over 3 folds of the unique train
-images plus the validation split, on the default synthetic data (a 6-epoch checkpoint): raw
-pixels 0.483; flat standardised 0.490; flat+pooled standardised 0.501; the same with each block
-scaled to equal total variance 0.459 (pooled alone is weak: 0.425, so up-weighting it hurts);
-flat+pooled standardised + L2-normalised 0.534. L2 normalisation does not help raw pixels
-(0.486), so the gain belongs to the latent.
+These choices were made on cross-validated NMI over the unique train images and the validation
+split, never on the test split: standardising helps, adding the pooled descriptor to the flat
+map helps, scaling the two blocks to equal variance hurts (pooled alone is weak, so up-weighting
+it costs), and L2 normalisation helps most. It does not help raw pixels, so that gain belongs to
+the latent.
 
 The raw-pixel baseline is what the issue asks for: images area-downsampled to ``pixel_size``,
 flattened, PCA + KMeans, no standardisation and no normalisation. Both are fitted on the unique
