@@ -2,7 +2,7 @@
 
     python tools/imbalance_study.py queue              # queue strategy x seed experiments (evaluate_classifier)
     OMP_NUM_THREADS=1 dvc queue start -j 2             # run them, two at a time on 2 cores
-    python tools/imbalance_study.py report             # read `dvc exp show --json`: table, plot, README
+    python tools/imbalance_study.py report             # read `dvc exp show --json`: table, plot, docs page
 
 Each experiment is named ``<strategy>-s<seed>`` and runs only what ``evaluate_classifier`` needs
 (resample, oversample, train_classifier, evaluate_classifier; a new ``seed`` also retrains the
@@ -10,7 +10,7 @@ autoencoder once per seed, which DVC's run cache then reuses across strategies).
 the metrics of every experiment so named from ``dvc exp show --json`` (nothing is typed by hand),
 writes the per-seed values and the mean +- standard deviation to ``plots/imbalance_study.json``,
 draws ``plots/imbalance_study.png`` with error bars, and rewrites the table between the
-``imbalance-study`` markers of README.md.
+``imbalance-study`` markers of docs/imbalance.md (``--page`` for another file).
 
 Every strategy but ``logit-adjustment`` and the combinations turns logit adjustment off (the
 default turns it on), so each row changes one thing relative to ``plain``.
@@ -31,8 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = (42, 43, 44)
 # The study compares imbalance strategies on StyleNet from scratch, 8 epochs (the default classifier
 # when it ran; the default is now a VGG19 probe): every experiment pins it, so the table stays reproducible.
-STUDY_BASE = {"classifier.backbone": "stylenet", "classifier.freeze": "none", "classifier.epochs": "8",
-              "classifier.warmup_epochs": "1"}
+STUDY_BASE = {
+    "classifier.backbone": "stylenet",
+    "classifier.freeze": "none",
+    "classifier.epochs": "8",
+    "classifier.warmup_epochs": "1",
+}
 OFF = {"classifier.logit_adjustment": "false"}
 # name -> (-S overrides, what it is)
 STRATEGIES: dict[str, tuple[dict[str, str], str]] = {
@@ -42,30 +46,45 @@ STRATEGIES: dict[str, tuple[dict[str, str], str]] = {
     "sampling-min": ({**OFF, "sampling": "min"}, "random undersampling to the smallest count"),
     "sampling-0.25": ({**OFF, "sampling": "0.25"}, "every style at 25% of the largest count"),
     "sampling-100": ({**OFF, "sampling": "100"}, "every style at 100 images"),
-    "fill-200": ({**OFF, "sampling": "200", "resample.fill_only": "true"},
-                 "random oversampling of every style below 200 to 200"),
-    "smote-200": ({**OFF, "sampling": "200", "resample.fill_only": "true", "sampling_method": "smote"},
-                  "pixel SMOTE filling every style below 200 (the course's best)"),
+    "fill-200": (
+        {**OFF, "sampling": "200", "resample.fill_only": "true"},
+        "random oversampling of every style below 200 to 200",
+    ),
+    "smote-200": (
+        {**OFF, "sampling": "200", "resample.fill_only": "true", "sampling_method": "smote"},
+        "pixel SMOTE filling every style below 200 (the course's best)",
+    ),
     "smote-latent-200": (
         {**OFF, "sampling": "200", "resample.fill_only": "true", "sampling_method": "smote_latent"},
         "latent SMOTE (autoencoder), decoded, filling every style below 200",
     ),
-    "class-weights": ({**OFF, "classifier.class_weights": "balanced"}, "loss weights total / (classes x count)"),
+    "class-weights": (
+        {**OFF, "classifier.class_weights": "balanced"},
+        "loss weights total / (classes x count)",
+    ),
     "sampler": ({**OFF, "classifier.sampler": "weighted"}, "WeightedRandomSampler, inverse frequency"),
     "logit-adjustment": ({}, "logit adjustment, tau = 1 (the default)"),
-    # Combinations, chosen after the single strategies had run (see the README).
-    "smote-200+la": ({"sampling": "200", "resample.fill_only": "true", "sampling_method": "smote"},
-                     "pixel SMOTE fill to 200, then logit adjustment for the remaining imbalance"),
-    "fill-200+la": ({"sampling": "200", "resample.fill_only": "true"},
-                    "random fill to 200, then logit adjustment for the remaining imbalance"),
+    # Combinations, chosen after the single strategies had run (see docs/imbalance.md).
+    "smote-200+la": (
+        {"sampling": "200", "resample.fill_only": "true", "sampling_method": "smote"},
+        "pixel SMOTE fill to 200, then logit adjustment for the remaining imbalance",
+    ),
+    "fill-200+la": (
+        {"sampling": "200", "resample.fill_only": "true"},
+        "random fill to 200, then logit adjustment for the remaining imbalance",
+    ),
 }
 METRICS = ("balanced_accuracy", "macro_f1", "minority_recall", "accuracy")
 COST = ("train_images_per_epoch", "train_seconds")
 NAME = re.compile(r"^(?P<strategy>.+)-s(?P<seed>\d+)$")
-# The SMOTE figures the README shows, copied from the study's own runs (plots/oversampled.png of
+# The SMOTE figures docs/imbalance.md shows, copied from the study's own runs (plots/oversampled.png of
 # the default run shows no synthetic images, since the default is sampling_method: random).
-EXAMPLE_PLOTS = {"smote-200-s42": "plots/oversampled_smote.png", "smote-latent-200-s42": "plots/oversampled_smote_latent.png"}
-README_BEGIN, README_END = "<!-- imbalance-study:begin -->", "<!-- imbalance-study:end -->"
+EXAMPLE_PLOTS = {
+    "smote-200-s42": "plots/oversampled_smote.png",
+    "smote-latent-200-s42": "plots/oversampled_smote_latent.png",
+}
+PAGE = ROOT / "docs" / "imbalance.md"  # where the table goes, between these markers
+BEGIN, END = "<!-- imbalance-study:begin -->", "<!-- imbalance-study:end -->"
 
 
 def _is_baseline(overrides: dict[str, str], params: dict) -> bool:
@@ -96,8 +115,19 @@ def queue_commands(strategies: list[str], seeds: list[int], params: dict | None 
             overrides = {**STUDY_BASE, **STRATEGIES[name][0], "seed": str(seed)}
             sets = [arg for key, value in overrides.items() for arg in ("-S", f"{key}={value}")]
             force = ["-f"] if _is_baseline(overrides, params) else []
-            cmds.append(["dvc", "exp", "run", "--queue", *force, "evaluate_classifier", "-n", f"{name}-s{seed}",
-                         *sets])
+            cmds.append(
+                [
+                    "dvc",
+                    "exp",
+                    "run",
+                    "--queue",
+                    *force,
+                    "evaluate_classifier",
+                    "-n",
+                    f"{name}-s{seed}",
+                    *sets,
+                ]
+            )
     return cmds
 
 
@@ -137,8 +167,10 @@ def collect(found: dict[str, dict]) -> dict[str, dict]:
         strategy, seed = m["strategy"], int(m["seed"])
         if strategy not in STRATEGIES:
             continue
-        values = {**exp["metrics"].get("metrics/classifier.json", {}),
-                  **exp["metrics"].get("metrics/classifier_cost.json", {})}
+        values = {
+            **exp["metrics"].get("metrics/classifier.json", {}),
+            **exp["metrics"].get("metrics/classifier_cost.json", {}),
+        }
         if not all(k in values for k in METRICS + COST):
             continue
         rows.setdefault(strategy, {"seeds": {}})["seeds"][seed] = {k: values[k] for k in METRICS + COST}
@@ -159,8 +191,10 @@ def beyond_spread(a: dict, b: dict) -> bool:
 
 def markdown(rows: dict[str, dict], reference: str = "logit-adjustment") -> str:
     """The table; the last column compares balanced accuracy with ``reference`` (the default)."""
-    head = ("| strategy | seeds | balanced accuracy | macro-F1 | minority recall | accuracy "
-            f"| train images / epoch | train s | balanced acc. vs `{reference}` |")
+    head = (
+        "| strategy | seeds | balanced accuracy | macro-F1 | minority recall | accuracy "
+        f"| train images / epoch | train s | balanced acc. vs `{reference}` |"
+    )
     lines = [head, "|---|---|---|---|---|---|---|---|---|"]
     ref = rows.get(reference)
     for name, r in rows.items():
@@ -169,13 +203,17 @@ def markdown(rows: dict[str, dict], reference: str = "logit-adjustment") -> str:
             versus = ""
         else:
             delta = r["balanced_accuracy"]["mean"] - ref["balanced_accuracy"]["mean"]
-            verdict = "beyond the spread" if beyond_spread(r["balanced_accuracy"], ref["balanced_accuracy"]) \
+            verdict = (
+                "beyond the spread"
+                if beyond_spread(r["balanced_accuracy"], ref["balanced_accuracy"])
                 else "within the spread"
+            )
             versus = f"{delta:+.3f}, {verdict}"
         lines.append(
-            f"| `{name}` | {r['n']} | " + " | ".join(cells)
+            f"| `{name}` | {r['n']} | "
+            + " | ".join(cells)
             + f" | {r['train_images_per_epoch']['mean']:.0f} | {r['train_seconds']['mean']:.0f} ± "
-              f"{r['train_seconds']['std']:.0f} | {versus} |"
+            f"{r['train_seconds']['std']:.0f} | {versus} |"
         )
     return "\n".join(lines)
 
@@ -190,12 +228,21 @@ def figure(rows: dict[str, dict]):
     for ax, key in zip(axes, METRICS + ("train_seconds",)):
         mean = np.array([rows[n][key]["mean"] for n in names])
         std = np.array([rows[n][key]["std"] for n in names])
-        ax.barh(y, mean, xerr=std, color="tab:blue" if key != "train_seconds" else "tab:gray",
-                alpha=0.8, capsize=3, error_kw={"elinewidth": 1})
+        ax.barh(
+            y,
+            mean,
+            xerr=std,
+            color="tab:blue" if key != "train_seconds" else "tab:gray",
+            alpha=0.8,
+            capsize=3,
+            error_kw={"elinewidth": 1},
+        )
         for n, seeds in enumerate(names):
             vals = [s[key] for s in rows[seeds]["seeds"].values()]
             ax.scatter(vals, [n] * len(vals), s=8, color="black", zorder=3)
-        ax.set_title(key.replace("_", " ") + (" (wall, 8 epochs)" if key == "train_seconds" else ""), fontsize=9)
+        ax.set_title(
+            key.replace("_", " ") + (" (wall, 8 epochs)" if key == "train_seconds" else ""), fontsize=9
+        )
         if key != "train_seconds":
             # A collapsed run (e.g. sampling-min's 189 images) would squash every other bar to the
             # right edge: start the axis below the others and write the collapsed values out.
@@ -211,34 +258,48 @@ def figure(rows: dict[str, dict]):
     seeds = sorted({s for r in rows.values() for s in r["seeds"]})
     fig.suptitle(
         f"Imbalance strategies on the default data: mean ± standard deviation over seeds {seeds} "
-        "(dots: single seeds; test split)", fontsize=10,
+        "(dots: single seeds; test split)",
+        fontsize=10,
     )
     return fig
 
 
-def update_readme(readme: Path, table: str) -> None:
-    text = readme.read_text(encoding="utf-8")
-    if README_BEGIN not in text or README_END not in text:
-        raise SystemExit(f"error: {readme}: no {README_BEGIN} ... {README_END} block to rewrite")
-    before, rest = text.split(README_BEGIN, 1)
-    _, after = rest.split(README_END, 1)
-    readme.write_text(f"{before}{README_BEGIN}\n{table}\n{README_END}{after}", encoding="utf-8")
+def update_page(page: Path, table: str) -> None:
+    """Replace what lies between the imbalance-study markers of page with table."""
+    text = page.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"error: {page}: no {BEGIN} ... {END} block to rewrite")
+    before, rest = text.split(BEGIN, 1)
+    _, after = rest.split(END, 1)
+    page.write_text(f"{before}{BEGIN}\n{table}\n{END}{after}", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     q = sub.add_parser("queue", help="queue the strategy x seed experiments")
-    q.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES), metavar="NAME")
+    q.add_argument(
+        "--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES), metavar="NAME"
+    )
     q.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     q.add_argument("--dry-run", action="store_true", help="print the commands only")
-    r = sub.add_parser("report", help="table, plot and README block from `dvc exp show --json`")
+    r = sub.add_parser("report", help="table, plot and docs/imbalance.md block from `dvc exp show --json`")
     r.add_argument("--show-json", type=Path, help="read this saved `dvc exp show --json` output instead")
-    r.add_argument("--rev", default=None,
-                   help="the commit the experiments were queued on (default: search all commits, -A)")
+    r.add_argument(
+        "--rev",
+        default=None,
+        help="the commit the experiments were queued on (default: search all commits, -A)",
+    )
     r.add_argument("--out", type=Path, default=ROOT / "plots/imbalance_study.json")
     r.add_argument("--plot", type=Path, default=ROOT / "plots/imbalance_study.png")
-    r.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    r.add_argument(
+        "--page",
+        "--readme",
+        type=Path,
+        default=PAGE,
+        dest="page",
+        help="the Markdown page whose imbalance-study block gets the table (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "queue":
@@ -253,8 +314,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         # Experiments hang off the commit they were queued on, which later commits leave behind.
         where = ["--rev", args.rev] if args.rev else ["--all-commits"]
-        show = json.loads(subprocess.run(["dvc", "exp", "show", "--json", *where], cwd=ROOT, check=True,
-                                         capture_output=True, text=True).stdout)
+        show = json.loads(
+            subprocess.run(
+                ["dvc", "exp", "show", "--json", *where], cwd=ROOT, check=True, capture_output=True, text=True
+            ).stdout
+        )
     found = experiments(show)
     rows = collect(found)
     if not rows:
@@ -267,12 +331,16 @@ def main(argv: list[str] | None = None) -> int:
     save_figure(args.plot, figure(rows))
     for name, path in EXAMPLE_PLOTS.items():
         if name in found and found[name]["rev"] and not args.show_json:
-            png = subprocess.run(["git", "show", f"{found[name]['rev']}:plots/oversampled.png"], cwd=ROOT,
-                                 check=True, capture_output=True).stdout
+            png = subprocess.run(
+                ["git", "show", f"{found[name]['rev']}:plots/oversampled.png"],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            ).stdout
             (ROOT / path).write_bytes(png)
             print(f"{path} <- {name} ({found[name]['rev'][:7]}):plots/oversampled.png")
     table = markdown(rows)
-    update_readme(args.readme, table)
+    update_page(args.page, table)
     print(table)
     return 0
 
