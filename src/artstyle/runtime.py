@@ -43,6 +43,11 @@ def autocast(device):
 CPU_BF16_ENV = "ARTSTYLE_CPU_BF16"
 
 
+def per_second(count: float, seconds: float) -> float:
+    """``count / seconds`` (e.g. images/s), finite for a timing that read zero."""
+    return count / max(seconds, 1e-9)
+
+
 @functools.cache
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX-BF16), from /proc/cpuinfo.

@@ -156,7 +156,7 @@ def run_one(
         "steps": steps,
         "epochs": round(images / len(train_ds), 3),
         "train_seconds": round(train_seconds, 2),
-        "train_images_per_s": round(images / max(train_seconds, 1e-9), 1),
+        "train_images_per_s": round(runtime.per_second(images, train_seconds), 1),
         "eval_seconds": round(eval_seconds, 2),
         "accuracy": accuracy(y_true, y_pred),
         "balanced_accuracy": balanced_accuracy(y_true, y_pred),

@@ -77,7 +77,7 @@ def median_rates(
         while names := pending():
             for name in names:
                 seconds, images = rounds[name]()
-                rates[name].append(images / max(seconds, 1e-9))
+                rates[name].append(runtime.per_second(images, seconds))
                 spent[name] += seconds
                 bar.update()
     return (

@@ -278,7 +278,7 @@ def fit(
         cost={
             "train_images_per_epoch": images_per_epoch,
             "train_seconds": round(seconds, 1),
-            "train_images_per_second": round(images_per_epoch * cfg.epochs / max(seconds, 1e-9), 1),
+            "train_images_per_second": round(runtime.per_second(images_per_epoch * cfg.epochs, seconds), 1),
         },
         model=model.cpu().eval(),
         metrics={"best_epoch": result.best_epoch, "best_val_balanced_accuracy": float(best)},

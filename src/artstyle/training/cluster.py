@@ -162,8 +162,11 @@ class ClusterModel:
             )
 
 
+TINY = 1e-12  # a norm or spread below this counts as zero
+
+
 def _l2_normalize(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), TINY)
 
 
 def fit_cluster_model(
@@ -185,7 +188,7 @@ def fit_cluster_model(
     if standardize:
         center = x.mean(axis=0)
         std = x.std(axis=0)
-        scale = np.where(std > 1e-12, std, 1.0)  # a constant feature stays 0 instead of dividing by 0
+        scale = np.where(std > TINY, std, 1.0)  # a constant feature stays 0 instead of dividing by 0
     else:
         center, scale = np.zeros(d), np.ones(d)
     z = (x - center) / scale

@@ -265,5 +265,5 @@ def _print_epoch(row: dict[str, float], epochs: int, improved: bool, seconds: fl
     shown = "  ".join(f"{_live_name(k)} {v:.4g}" for k, v in row.items() if k not in ("epoch", "lr"))
     tqdm.write(
         f"epoch {row['epoch']}/{epochs}  {shown}{' *' if improved else '  '}  "
-        f"{seconds:.1f} s  {seen / max(seconds, 1e-9):.0f} img/s (train)"
+        f"{seconds:.1f} s  {runtime.per_second(seen, seconds):.0f} img/s (train)"
     )
