@@ -80,7 +80,7 @@ def train_autocast(device):
     return contextlib.nullcontext()
 
 
-def configure_torch(device, deterministic: bool = True) -> None:
+def configure_torch(device) -> None:
     """Deterministic kernels on CPU; fast kernels (TF32, cudnn benchmark) on CUDA."""
     import torch
 
@@ -88,7 +88,7 @@ def configure_torch(device, deterministic: bool = True) -> None:
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    elif deterministic:
+    else:
         torch.use_deterministic_algorithms(True, warn_only=True)
 
 
