@@ -23,9 +23,9 @@ from artstyle.data.index import (
     decode_bytes,
     read_duplicates,
     read_rejected,
-    scan_tree,
     to_rgb,
 )
+from artstyle.data.layouts.imagefolder import scan_tree
 from artstyle.data.store import open_images, read_index
 from artstyle.styles import LABEL_OF, STYLES
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from artstyle.data.index import scan_tree
+from artstyle.data.layouts.imagefolder import scan_tree
 from artstyle.styles import (
     ALIASES,
     LABEL_OF,

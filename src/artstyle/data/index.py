@@ -1,6 +1,6 @@
 """Decode every image of ``data.root`` once into the uint8 store (the ``index`` stage).
 
-Input: one of three WikiArt layouts, listed by :mod:`artstyle.data.formats` (``data.format``:
+Input: one of three WikiArt layouts, listed by :mod:`artstyle.data.layouts` (``data.format``:
 ``auto`` detects it): an ImageFolder tree (``root/train/<Style>/...``, ``root/test/<Style>/...``),
 the ArtGAN release (``wikiart/`` with the ``wikiart_csv/`` split and label files; its train / val
 split is our train / test) or the Hugging Face parquet copy (``huggan/wikiart``: one split, so a
@@ -49,7 +49,7 @@ Decoding policy, the same for every image:
 Bad files never stop the run and never vanish: empty, corrupt, truncated, non-image content with
 an image extension, bombs and undecodable modes are listed in ``rejected.csv`` with the reason, as
 are the layouts' own bad entries (a malformed or duplicate CSV line, a listed file that is missing,
-a label id without a name, a null image cell, a style id out of range; see formats.py).
+a label id without a name, a null image cell, a style id out of range; see data/layouts/).
 Files without an image extension and hidden files (``.DS_Store``...) are ignored. Only safe raster
 formats are opened, so a renamed EPS or PDF never reaches an external interpreter.
 """
@@ -74,16 +74,9 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps
 from tqdm import tqdm
 
-from artstyle.data.formats import (  # noqa: F401 - Candidate, Scan, scan_tree: re-exported for callers
-    Candidate,
-    IndexTreeError,
-    Listing,
-    Rejected,
-    Scan,
-    iter_parquet_images,
-    list_layout,
-    scan_tree,
-)
+from artstyle.data.layouts.detect import list_layout
+from artstyle.data.layouts.hf_images import iter_parquet_images
+from artstyle.data.layouts.listing import IndexTreeError, Listing, Rejected
 from artstyle.data.store import IMAGES_FILE, INDEX_COLUMNS, INDEX_FILE, IndexRecord
 from artstyle.fileio import atomic_dir
 from artstyle.styles import LABEL_OF, SPLITS, STYLES
@@ -121,7 +114,7 @@ class IndexResult:
     metrics: dict
     seconds: float  # wall time of the decode loop
     workers: int
-    layout: str = "imagefolder"  # the layout read (formats.FORMATS)
+    layout: str = "imagefolder"  # the layout read (layouts.detect.FORMATS)
 
     @property
     def images_per_second(self) -> float:
