@@ -26,7 +26,8 @@ from artstyle.bench.stylize import bench_stylize, latency_ms
 from artstyle.bench.train import TrainBench, bench_train, subset_tree
 from artstyle.checkpoint import save_checkpoint
 from artstyle.data.dataset import StoreDataset
-from artstyle.data.index import build_store, decode_bytes
+from artstyle.data.decode import decode_bytes
+from artstyle.data.index import build_store
 from artstyle.data.manifests import read_manifest, write_manifest
 from artstyle.data.store import INDEX_COLUMNS, open_images, read_index, split_rows
 from artstyle.errors import InputError

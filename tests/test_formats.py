@@ -16,12 +16,13 @@ import pytest
 import yaml
 from PIL import Image
 
-from artstyle.data.index import build_store, read_duplicates, read_rejected
+from artstyle.data.index import build_store
 from artstyle.data.layouts.detect import detect_format, list_layout
 from artstyle.data.layouts.hf_schema import hf_style_names
 from artstyle.data.layouts.listing import IndexTreeError
 from artstyle.data.layouts.stratified import stratified_test_split
 from artstyle.data.store import open_images, read_index
+from artstyle.data.store_writer import read_duplicates, read_rejected
 from artstyle.styles import LABEL_OF, STYLES, canonical
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,16 +17,12 @@ import pytest
 import yaml
 from PIL import Image
 
-from artstyle.data.index import (
-    IndexTreeError,
-    build_store,
-    decode_bytes,
-    read_duplicates,
-    read_rejected,
-    to_rgb,
-)
+from artstyle.data.decode import decode_bytes, to_rgb
+from artstyle.data.index import build_store
 from artstyle.data.layouts.imagefolder import scan_tree
+from artstyle.data.layouts.listing import IndexTreeError
 from artstyle.data.store import open_images, read_index
+from artstyle.data.store_writer import read_duplicates, read_rejected
 from artstyle.styles import LABEL_OF, STYLES
 
 REPO = Path(__file__).resolve().parents[1]

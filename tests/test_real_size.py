@@ -11,7 +11,8 @@ from conftest import REPO
 
 from artstyle.bench.index import exif_orientation, real_size_painting, write_jpeg_tree
 from artstyle.data.dataset import StoreDataset
-from artstyle.data.index import build_store, resize_center_crop
+from artstyle.data.decode import resize_center_crop
+from artstyle.data.index import build_store
 from artstyle.data.store import open_images, split_rows
 from artstyle.params import load_params
 from artstyle.styles import LABEL_OF, NUM_CLASSES

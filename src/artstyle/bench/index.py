@@ -1,4 +1,4 @@
-"""Index decoding at real size: :func:`artstyle.data.index.decode_bytes` with JPEG ``draft()`` vs a
+"""Index decoding at real size: :func:`artstyle.data.decode.decode_bytes` with JPEG ``draft()`` vs a
 full-size decode, on JPEGs of 1-2 megapixels (what users index), down to ``image_size``.
 
 The benchmark set is made here, deterministically from ``seed``: embedded synthetic paintings
@@ -36,7 +36,7 @@ from PIL import ExifTags, Image, features
 from tqdm import tqdm
 
 from artstyle.bench.common import describe_runtime, median_rates
-from artstyle.data.index import decode_bytes, resize_center_crop
+from artstyle.data.decode import decode_bytes, resize_center_crop
 from artstyle.styles import STYLES
 from artstyle.synthetic import render_image
 
