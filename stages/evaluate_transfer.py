@@ -1,4 +1,4 @@
-"""Stage `evaluate_transfer`: deception rate, content SSIM, Gram distance; grid + bar plots."""
+"""Stage `evaluate_transfer`: deception rate, content SSIM, style distance; grid + bar plots."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def main(
     splits: Path = typer.Option(..., help="splits directory (test.csv; never resampled)"),
     model: Path = typer.Option(..., help="transfer checkpoint (.pt)"),
     judge: Path = typer.Option(..., help="the judge's checkpoint (train_judge: a fixed StyleNet recipe)"),
-    metrics: Path = typer.Option(..., help="JSON: deception_rate, content_ssim, style_gram_distance, ..."),
+    metrics: Path = typer.Option(..., help="JSON: deception_rate, content_ssim, style_distance, ..."),
     grid: Path = typer.Option(..., help="PNG: test images (rows) in every style (columns)"),
     deception: Path = typer.Option(..., help="PNG: deception rate per target style"),
     real: Path = typer.Option(..., help="PNG: real photos repainted as `artstyle stylize` does by default"),

@@ -26,7 +26,7 @@ def main(
 ) -> None:
     p = load_params(params)
     run = train_transfer(p, store, splits, live_dir=live)
-    # The target Grams travel with the model: evaluation measures against exactly what it learned.
+    # The style targets travel with the model: evaluation measures against exactly what it learned.
     save_checkpoint(model, run.model, run.model.args, STYLES, **run.checkpoint)
     w = run.checkpoint["style_loss_weights"]
     if w is not None:  # the styles whose average target describes their paintings less well (README)

@@ -26,6 +26,7 @@ from artstyle.data.oversample import latent_codec, synthesize
 from artstyle.data.store import INDEX_COLUMNS, open_images
 from artstyle.data.train_set import StackedImages
 from artstyle.evaluation.classification import colour_histograms
+from artstyle.losses.perceptual import gram_matrix
 from artstyle.models.autoencoder import ConvAutoencoder
 from artstyle.models.classifier import StyleNet
 from artstyle.models.vgg import VGGFeatures
@@ -120,7 +121,8 @@ CASES = {
     "latent encoding (cluster.encode_latents)": lambda s, m: cluster.encode_latents(m[0], s.images, s.rows, BATCH, CPU),
     "pixel features (cluster.pixel_features)": lambda s, m: cluster.pixel_features(s.images, s.rows, 8, BATCH),
     "style targets (VGG Grams)": lambda s, m: style_targets.style_targets(
-        m[2], s.images, style_targets.pick_style_rows(s.rows, s.row_labels, 4, 0), ["relu1_1"], CPU, BATCH),
+        m[2], s.images, style_targets.pick_style_rows(s.rows, s.row_labels, 4, 0), ["relu1_1"], CPU, BATCH,
+        statistic=gram_matrix),
     "style palettes (style_colour_stats)": lambda s, m: style_targets.style_colour_stats(
         s.images, s.rows, s.row_labels, BATCH),
     "latent SMOTE (oversample.synthesize)": lambda s, m: _latent_smote(s, m[0]),

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from artstyle.losses.perceptual import content_loss, gram_distance, gram_matrix, style_loss, tv_loss
+from artstyle.losses.perceptual import content_loss, gram_matrix, style_distance, style_loss, tv_loss
 from artstyle.models import vgg as vgg_mod
 from artstyle.models.vgg import VGGFeatures, VGGOutputs, VGGWeightsNotFound, dequantize
 
@@ -50,7 +50,7 @@ def test_losses_are_zero_at_target_and_relative():
     assert style_loss([g], [g], [1.0]) == 0
     assert tv_loss(torch.ones(1, 3, 8, 8)) == 0
     assert tv_loss(torch.rand(1, 3, 8, 8)) > 0
-    per_image = gram_distance([g], [g.flip(0)], [1.0])
+    per_image = style_distance([g], [g.flip(0)], [1.0])
     assert per_image.shape == (2,) and torch.allclose(per_image[0], per_image[1])
 
 

@@ -184,7 +184,7 @@ def export_onnx_cmd(
     from artstyle.onnx_runtime import export_onnx
 
     meta = export_onnx(model, output)
-    typer.echo(f"{output}: {len(meta['styles'])} styles, style vectors of {meta['style_size']} numbers")
+    typer.echo(f"{output}: {len(meta['styles'])} styles, style vectors of {meta['style_dim']} numbers")
 
 
 def _stylize(image, output, weights, files, model, size, texture_scale, strength, preserve_color,
@@ -226,7 +226,7 @@ def _stylize(image, output, weights, files, model, size, texture_scale, strength
         typer.echo(f"{path}: style from {fitted.images} paintings in {style_from} (reuse it with --style {path})")
         files = [(path, 1.0)]
 
-    vectors, total = torch.zeros(net.style_size), 0.0
+    vectors, total = torch.zeros(net.style_dim), 0.0
     if sum(weights) > 0:
         vectors += sum(weights) * net.blend(torch.tensor(weights))
         total += sum(weights)

@@ -28,7 +28,7 @@ METADATA_KEY = "artstyle"
 
 def export_onnx(model_path: str | Path, out_path: str | Path, opset: int = 18) -> dict[str, Any]:
     """Export the transfer checkpoint at ``model_path`` to ``out_path``: inputs ``image`` [1, 3, H, W]
-    (any H, W) and ``style`` [1, style_size]; output ``out`` [1, 3, H, W]. Returns the metadata."""
+    (any H, W) and ``style`` [1, style_dim]; output ``out`` [1, 3, H, W]. Returns the metadata."""
     import io
 
     import onnx
@@ -54,7 +54,7 @@ def export_onnx(model_path: str | Path, out_path: str | Path, opset: int = 18) -
         "styles": list(STYLES),
         "trained_styles": list(trained_styles_of(ckpt)),
         "style_table": table.tolist(),
-        "style_size": int(net.style_size),
+        "style_dim": int(net.style_dim),
         "image_size": int(ckpt.get("image_size", 64)),
         "args": dict(net.args),
         "source": str(model_path),

@@ -242,23 +242,11 @@ def check_pyramid(key: str, value: Any) -> tuple[int, ...]:
     return tuple(value)
 
 
-def check_kernel(key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value > 15 or value % 2 == 0:
-        raise ParamsError(f"{key}: expected an odd integer in [1, 15], got {value!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class TransferParams:
-    conditioning: str = field(metadata=_choices("cin", "concat"))  # conditional instance norm, or the course's concat
     channels: tuple[int, ...] = field(metadata={"check": check_channels})  # full resolution ... bottleneck
-    kernel: int = field(metadata={"check": check_kernel})  # first and last conv (odd)
-    upsample: str = field(metadata=_choices("nearest", "bilinear"))
-    colour_match: bool  # recolour the input to the style's palette before the network (Reinhard)
-    residual: bool  # the network paints on its input: sigmoid(logit(input) + output)
     residual_blocks: int = field(metadata=_range(0, 64))
     style_dim: int = field(metadata=_range(1, 4096))  # length of each style's embedding vector
-    style_statistic: str = field(metadata=_choices("gram", "meanstd"))  # what the style loss matches
     steps: int = field(metadata=_range(1, 10_000_000))  # optimiser steps (style transfer is trained in steps)
     warmup_steps: int = field(metadata=_range(0, 10_000_000))  # linear LR warmup, then cosine decay
     batch_size: int = field(metadata=_range(1, 65_536))
@@ -273,7 +261,7 @@ class TransferParams:
     content_layer: str = field(metadata=_choices("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"))
     style_layers: tuple[str, ...]  # VGG19 relu{1..5}_1; checked when the stage starts
     style_pyramid: tuple[int, ...] = field(metadata={"check": check_pyramid})  # style matched at these downsamplings
-    style_images_per_class: int = field(metadata=_range(1, 1_000_000))  # images averaged into each target Gram
+    style_images_per_class: int = field(metadata=_range(1, 1_000_000))  # images averaged into each style target
     style_reliability: bool  # scale each style's loss by how well its target describes its paintings
     num_workers: int = field(metadata=_range(0, 256))
 

@@ -27,7 +27,7 @@ from PIL import Image
 
 from artstyle.errors import InputError
 from artstyle.fileio import write_bytes
-from artstyle.models.transfer import StyleTransferNet, match_colour
+from artstyle.models.transfer import StyleTransferNet
 from artstyle.stylize_io import (  # noqa: F401 - the torch-free helpers, re-exported for one import
     IMAGE_SUFFIXES,
     check_strength,
@@ -137,7 +137,7 @@ def model_fingerprint(net: StyleTransferNet) -> str:
     for the network it was fitted against."""
     h = hashlib.sha256()
     for name, value in sorted(net.state_dict().items()):
-        if not name.startswith("style_"):  # the style table (embedding, palettes) may grow new rows
+        if not name.startswith("style_"):  # the style table (the embedding) may grow new rows
             h.update(name.encode())
             h.update(value.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
@@ -145,7 +145,7 @@ def model_fingerprint(net: StyleTransferNet) -> str:
 
 @dataclass
 class FittedStyle:
-    vector: torch.Tensor  # [style_size]: the embedding, then the palette with colour_match
+    vector: torch.Tensor  # [style_dim]: a point in the network's style embedding space
     losses: list[float]  # per step
     images: int
 
@@ -176,27 +176,19 @@ def fit_style(
         raise InputError("no paintings to learn a style from")
     tp = ckpt["params"]
     layers = list(tp["style_layers"])
-    statistic = ckpt.get("style_statistic", "gram")
     pyramid = tuple(tp.get("style_pyramid", (1,)))  # checkpoints from before the pyramid: full resolution
     deepest = max([tp["content_layer"], *layers], key=LAYERS.index)
     deepest_style = max(layers, key=LAYERS.index)
     vgg = VGGFeatures(last=deepest, source=ckpt.get("vgg_source", "auto"))
     crops = square_crops(paintings, int(ckpt["image_size"]))
     with torch.no_grad():
-        stats = perceptual.pyramid_statistics(vgg, crops, layers, pyramid, statistic, upto=deepest_style)
+        stats = perceptual.pyramid_statistics(vgg, crops, layers, pyramid, perceptual.mean_std, upto=deepest_style)
         targets = {k: t.mean(0, keepdim=True) for k, t in stats.items()}
     scales = {k: ckpt["style_scales"][k] for k in targets}
 
     net.requires_grad_(False)
     net.eval()
     z = net.style_embedding.weight.detach().mean(0).clone().requires_grad_(True)
-    # With colour_match the palette is measured, not fitted: the paintings' pixel mean and std.
-    flat = crops.flatten(2)
-    palette = torch.cat([flat.mean(2), flat.std(2, unbiased=False)], dim=1).mean(0)
-
-    def vector() -> torch.Tensor:
-        return torch.cat([z, palette]) if net.colour_match else z
-
     opt = torch.optim.Adam([z], lr=lr)
     gen = torch.Generator().manual_seed(seed)
     c_layer, cw, sw, tvw = tp["content_layer"], tp["content_weight"], tp["style_weight"], tp["tv_weight"]
@@ -207,13 +199,10 @@ def fit_style(
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
         with torch.no_grad():
             c_target = getattr(vgg(x, upto=c_layer), c_layer)
-        v = vector()
-        if net.colour_match:  # the content to keep is the recoloured picture, as in training
-            with torch.no_grad():
-                c_target = getattr(vgg(match_colour(x, palette.expand(len(x), -1)), upto=c_layer), c_layer)
-        out = net(x, v.expand(len(x), -1))
+        out = net(x, z.expand(len(x), -1))
         f = vgg(out, upto=deepest)
-        stats = perceptual.pyramid_statistics(vgg, out, layers, pyramid, statistic, upto=deepest_style, full=f)
+        stats = perceptual.pyramid_statistics(vgg, out, layers, pyramid, perceptual.mean_std, upto=deepest_style,
+                                              full=f)
         expanded = {k: t.expand_as(stats[k]) for k, t in targets.items()}
         style = perceptual.pyramid_style_loss(stats, expanded, scales, layers, pyramid)  # training's style term
         content = perceptual.content_loss(getattr(f, c_layer), c_target)
@@ -229,7 +218,7 @@ def fit_style(
             losses.append(step())
             if progress is not None:
                 progress(i, losses[-1])
-    return FittedStyle(vector=vector().detach().clone(), losses=losses, images=len(paintings))
+    return FittedStyle(vector=z.detach().clone(), losses=losses, images=len(paintings))
 
 
 def style_file_bytes(fitted: FittedStyle, name: str, net: StyleTransferNet) -> bytes:
@@ -266,9 +255,9 @@ def load_style(path: str | Path, net: StyleTransferNet) -> tuple[torch.Tensor, l
     if not isinstance(payload, dict) or payload.get("kind") != STYLE_FILE_KIND:
         raise InputError(f"{path}: not a style file (make one with `artstyle stylize --style-from DIR`)")
     vector = payload["vector"].float().flatten()
-    if vector.numel() != net.style_size:
+    if vector.numel() != net.style_dim:
         raise InputError(f"{path}: a style of {vector.numel()} numbers, but this network's styles have "
-                         f"{net.style_size}: it was fitted for another network")
+                         f"{net.style_dim}: it was fitted for another network")
     warnings = []
     if payload.get("model_fingerprint") != model_fingerprint(net):
         warnings.append(f"{path} was fitted against another version of the network: refit it "

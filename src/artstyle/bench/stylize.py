@@ -1,5 +1,5 @@
 """Stylize latency: the trained transfer network on one image, batch 1, as ``artstyle stylize`` runs it,
-side by side with this project's first transfer network (:data:`~artstyle.models.transfer.REFERENCE_ARGS`).
+side by side with this project's first transfer network (:mod:`artstyle.bench.reference`).
 
 The two are timed in alternation (one run of each per round), so a busy moment of the machine
 slows both alike and the *ratio* is what the figure is about; absolute milliseconds differ between
@@ -25,8 +25,8 @@ import torch
 
 from artstyle import runtime
 from artstyle.bench.common import describe_runtime, runtime_line, synchronize
+from artstyle.bench.reference import REFERENCE_ARGS, reference_net
 from artstyle.evaluation.transfer import load_transfer
-from artstyle.models.transfer import REFERENCE_ARGS, StyleTransferNet
 
 TRANSFER_HINT = "train it with `dvc repro train_transfer` (or pass --model)"
 SPEEDUP_TARGET = 2.0  # issue: at least 2x faster than the reference at 256 and 512 px
@@ -121,7 +121,7 @@ def bench_stylize(
         else {"reference": fmt}
     models = {"model": net}
     for name, layout in refs.items():
-        models[name] = StyleTransferNet(**REFERENCE_ARGS).eval().to(device, memory_format=layout)
+        models[name] = reference_net().to(device, memory_format=layout)
     if compile:
         models = {name: torch.compile(m) for name, m in models.items()}
     rows = []

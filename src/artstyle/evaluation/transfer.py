@@ -13,9 +13,8 @@ styles with training images on a user's subset) and judged by numbers, not by ey
   this is 1/27 for top-1 by construction, a sanity floor);
 - ``content_ssim``: grayscale SSIM between each content image and its stylizations (structure
   survives; colour is allowed to change, that is the point of the exercise);
-- ``style_distance``: the relative distance of the stylization's VGG style statistics (Gram
-  matrices or per-channel mean/std, whichever the network was trained on) to the target style's
-  (the training objective's own yardstick), next to ``identity_style_distance``, the same for the
+- ``style_distance``: the relative distance of the stylization's VGG style statistics (per-channel
+  mean/std, as in training) to the target style's (the training objective's own yardstick), next to ``identity_style_distance``, the same for the
   unstylized images;
 - the colour-only control, ``colour_only_deception_rate`` and ``colour_only_content_ssim``: each
   content image's per-channel mean and std set to the target style's average (no network). What
@@ -44,9 +43,9 @@ from artstyle.data.store import open_images
 from artstyle.errors import InputError
 from artstyle.evaluation.classification import balanced_accuracy, restrict_logits
 from artstyle.evaluation.image_quality import ssim
-from artstyle.losses.perceptual import gram_distance, style_statistic
+from artstyle.losses.perceptual import mean_std, style_distance
 from artstyle.models.backbones import load_classifier
-from artstyle.models.transfer import StyleTransferNet, match_colour
+from artstyle.models.transfer import StyleTransferNet
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.params import EvaluateTransferParams, Params
 from artstyle.styles import NUM_CLASSES, STYLES, canonical
@@ -103,9 +102,9 @@ def style_distances(
     layers: tuple[str, ...] | list[str],
     device: torch.device,
     batch_size: int = 64,
-    statistic: str = "gram",
 ) -> torch.Tensor:
-    """[N, K]: relative distance of each image's ``statistic`` to those of the styles ``targets`` [N, K].
+    """[N, K]: relative distance of each image's style statistics (per-channel mean/std) to those of
+    the styles ``targets`` [N, K].
 
     Each image goes through VGG once however many styles it is compared with.
     """
@@ -115,9 +114,9 @@ def style_distances(
     def distances(batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         x, t = batch
         feats = vgg(x, upto=upto)
-        stats = [style_statistic(getattr(feats, n), statistic) for n in layers]
+        stats = [mean_std(getattr(feats, n)) for n in layers]
         return torch.stack([
-            gram_distance(stats, [style_targets[n][k] for n in layers], [scales[n] for n in layers])
+            style_distance(stats, [style_targets[n][k] for n in layers], [scales[n] for n in layers])
             for k in t.T
         ], dim=1)
 
@@ -125,10 +124,19 @@ def style_distances(
                              desc="style distance", total=inference.n_chunks(len(images), batch_size))
 
 
+def match_colour(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
+    """Each image's per-channel mean and std set to ``colours`` [B, 6] (means, then stds), clamped to
+    [0, 1]: Reinhard et al.'s colour transfer, in RGB. An affine map per channel, so the picture's
+    structure (and its SSIM) survives."""
+    flat = x.flatten(2)
+    mu, sd = flat.mean(2), flat.std(2, unbiased=False).clamp_min(1e-3)
+    t_mu, t_sd = colours[:, :3], colours[:, 3:]
+    return ((x - mu[..., None, None]) / sd[..., None, None] * t_sd[..., None, None] + t_mu[..., None, None]).clamp(0, 1)
+
+
 def colour_only(contents: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
     """[N, 3, H, W] x [K, 6] -> [N, K, 3, H, W]: each content's per-channel mean and std set to each
-    style's palette (:func:`~artstyle.models.transfer.match_colour`, no network): the control for
-    "only a tint"."""
+    style's palette (:func:`match_colour`, no network): the control for "only a tint"."""
     n, k = len(contents), len(colours)
     out = match_colour(contents.repeat_interleave(k, dim=0), colours.repeat(n, 1))
     return out.view(n, k, *contents.shape[1:])
@@ -203,9 +211,7 @@ def evaluate_transfer(
     device: torch.device | None = None,
 ) -> TransferEval:
     ev: EvaluateTransferParams = params.evaluate_transfer
-    runtime.seed_everything(params.seed)
-    device = device or runtime.pick_device()
-    runtime.configure_torch(device)
+    device = runtime.start(params.seed, device)
 
     model, ckpt = load_transfer(transfer_path, device)
     judge_net, judge_ckpt = load_classifier(judge_path, device)
@@ -245,10 +251,9 @@ def evaluate_transfer(
 
     layers = list(ckpt["params"]["style_layers"])
     vgg = VGGFeatures(last=max(layers, key=LAYERS.index), source=ckpt["vgg_source"]).to(device)
-    stat, targets, scales = ckpt["style_statistic"], ckpt["style_targets"], ckpt["style_scales"]
-    dist = style_distances(vgg, flat, target[:, None], targets, scales, layers, device, statistic=stat)
-    id_dist = style_distances(vgg, contents, styles_t.expand(n, -1), targets, scales, layers,
-                              device, statistic=stat)
+    targets, scales = ckpt["style_targets"], ckpt["style_scales"]
+    dist = style_distances(vgg, flat, target[:, None], targets, scales, layers, device)
+    id_dist = style_distances(vgg, contents, styles_t.expand(n, -1), targets, scales, layers, device)
 
     per_style = top1.view(n, k).float().mean(0)
     per_style_id = id_top1.view(n, k).float().mean(0)

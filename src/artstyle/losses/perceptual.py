@@ -1,4 +1,5 @@
-"""Perceptual losses on VGG features: Gram matrices, content, style and total variation.
+"""Perceptual losses on VGG features: style statistics (per-channel mean/std for the transfer
+network, Gram matrices for the style embedder), content, style and total variation.
 
 Content and style losses are *relative* squared errors (divided by the mean square of the target),
 so every layer contributes on the same scale and ``content_weight`` / ``style_weight`` keep their
@@ -7,7 +8,7 @@ meaning whichever VGG weights (torchvision or Caffe, whose activations differ ~1
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -40,7 +41,7 @@ def mean_std(features: torch.Tensor) -> torch.Tensor:
         return torch.cat([f.mean(2), (f.var(2, unbiased=False) + 1e-5).sqrt()], dim=1)
 
 
-STYLE_STATISTICS = {"gram": gram_matrix, "meanstd": mean_std}
+Statistic = Callable[[torch.Tensor], torch.Tensor]  # features [B, C, H, W] -> one style statistic per image
 
 
 def downsample(images: torch.Tensor, factor: int) -> torch.Tensor:
@@ -58,19 +59,11 @@ def pyramid_key(layer: str, factor: int) -> str:
     return layer if factor == 1 else f"{layer}@{factor}"
 
 
-def style_statistic(features: torch.Tensor, kind: str) -> torch.Tensor:
-    """The style statistic ``kind`` (gram | meanstd) of a batch of features."""
-    try:
-        return STYLE_STATISTICS[kind](features)
-    except KeyError:
-        raise ValueError(f"style statistic: got {kind!r}; allowed: {', '.join(STYLE_STATISTICS)}") from None
-
-
 def pyramid_statistics(
-    vgg: Any, images: torch.Tensor, layers: Sequence[str], pyramid: Sequence[int], kind: str, *, upto: str,
-    full: Any = None,
+    vgg: Any, images: torch.Tensor, layers: Sequence[str], pyramid: Sequence[int], statistic: Statistic, *,
+    upto: str, full: Any = None,
 ) -> dict[str, torch.Tensor]:
-    """``{pyramid_key(layer, f): statistic}`` of ``images`` for every layer at every pyramid level f.
+    """``{pyramid_key(layer, f): statistic(features)}`` of ``images`` for every layer at every pyramid level f.
 
     ``vgg(x, upto=...)`` gives the features; ``full``, when given, is VGG of ``images`` already
     computed (the loss has it for the content term) and is reused for level 1.
@@ -79,7 +72,7 @@ def pyramid_statistics(
     for f in pyramid:
         feats = full if (f == 1 and full is not None) else vgg(downsample(images, f), upto=upto)
         for name in layers:
-            out[pyramid_key(name, f)] = style_statistic(getattr(feats, name), kind)
+            out[pyramid_key(name, f)] = statistic(getattr(feats, name))
     return out
 
 
@@ -101,7 +94,7 @@ def pyramid_style_distance(
     """[B]: :func:`pyramid_style_loss` of each image on its own (every level has the same layers,
     so the mean over all keys is the mean over levels of the mean over layers)."""
     keys = [pyramid_key(name, f) for f in pyramid for name in layers]
-    return gram_distance([stats[k] for k in keys], [targets[k] for k in keys], [scales[k] for k in keys])
+    return style_distance([stats[k] for k in keys], [targets[k] for k in keys], [scales[k] for k in keys])
 
 
 def relative_mse(x: torch.Tensor, target: torch.Tensor, scale: torch.Tensor | float | None = None) -> torch.Tensor:
@@ -117,33 +110,33 @@ def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def style_loss(
-    grams: Mapping[str, torch.Tensor] | Sequence[torch.Tensor],
+    stats: Mapping[str, torch.Tensor] | Sequence[torch.Tensor],
     targets: Mapping[str, torch.Tensor] | Sequence[torch.Tensor],
     scales: Mapping[str, torch.Tensor | float] | Sequence[torch.Tensor | float] | None = None,
 ) -> torch.Tensor:
-    """Mean over layers of the relative MSE between Gram matrices and their targets.
+    """Mean over layers of the relative MSE between style statistics and their targets.
 
     ``scales`` (optional, per layer) fixes the normaliser, e.g. the mean square of all styles'
     targets, so that a batch mixing styles weights every style by the same constant.
     """
-    if isinstance(grams, Mapping):
-        keys = list(grams)
-        grams = [grams[k] for k in keys]
+    if isinstance(stats, Mapping):
+        keys = list(stats)
+        stats = [stats[k] for k in keys]
         targets = [targets[k] for k in keys]
         scales = [scales[k] for k in keys] if isinstance(scales, Mapping) else scales
-    if len(grams) != len(targets):
-        raise ValueError(f"{len(grams)} Gram matrices but {len(targets)} targets")
-    scales = scales if scales is not None else [None] * len(grams)
-    losses = [relative_mse(g, t.detach(), s) for g, t, s in zip(grams, targets, scales)]
+    if len(stats) != len(targets):
+        raise ValueError(f"{len(stats)} style statistics but {len(targets)} targets")
+    scales = scales if scales is not None else [None] * len(stats)
+    losses = [relative_mse(x, t.detach(), s) for x, t, s in zip(stats, targets, scales)]
     return torch.stack(losses).mean()
 
 
-def gram_distance(
-    grams: Sequence[torch.Tensor], targets: Sequence[torch.Tensor], scales: Sequence[torch.Tensor | float]
+def style_distance(
+    stats: Sequence[torch.Tensor], targets: Sequence[torch.Tensor], scales: Sequence[torch.Tensor | float]
 ) -> torch.Tensor:
-    """Per-image style distance [B]: the style loss of each image on its own (no batch mean)."""
+    """Per-image style distance [B]: :func:`style_loss` of each image on its own (no batch mean)."""
     per_layer = [
-        (g.float() - t.float()).pow(2).flatten(1).mean(1) / (s + 1e-12) for g, t, s in zip(grams, targets, scales)
+        (x.float() - t.float()).pow(2).flatten(1).mean(1) / (s + 1e-12) for x, t, s in zip(stats, targets, scales)
     ]
     return torch.stack(per_layer).mean(0)
 

@@ -23,14 +23,14 @@ from artstyle import inference, runtime
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
 from artstyle.errors import InputError
-from artstyle.losses.perceptual import gram_distance, gram_matrix, relative_mse, style_loss
+from artstyle.losses.perceptual import gram_matrix, relative_mse, style_distance, style_loss
 from artstyle.models.autoencoder import ConvAutoencoder, load_autoencoder
 from artstyle.models.embedder import StylePrototypes
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.params import EmbedderParams, Params, ParamsError, to_dict
 from artstyle.styles import NUM_CLASSES
 from artstyle.training.loop import Trainer, TrainRun
-from artstyle.training.style_targets import gram_scales, pick_style_rows, style_targets
+from artstyle.training.style_targets import pick_style_rows, style_scales, style_targets
 
 
 def mean_latents(
@@ -81,9 +81,7 @@ def train_embedder(
     for name in ep.style_layers:
         if name not in LAYERS:
             raise ParamsError(f"embedder.style_layers: unknown VGG layer {name!r}; allowed: {', '.join(LAYERS)}")
-    runtime.seed_everything(params.seed)
-    device = device or runtime.pick_device()
-    runtime.configure_torch(device)
+    device = runtime.start(params.seed, device)
 
     images = open_images(store_dir)
     rows, labels = read_manifest(Path(splits_dir) / "train.csv")
@@ -93,8 +91,8 @@ def train_embedder(
     vgg = VGGFeatures(last=max(ep.style_layers, key=LAYERS.index)).to(device)
     style_rows = pick_style_rows(rows, labels, ep.style_images_per_class, params.seed)
     trained = tuple(sorted(style_rows))  # only styles with training images have a target to learn
-    targets = style_targets(vgg, images, style_rows, ep.style_layers, device)
-    scales = gram_scales(targets, trained)
+    targets = style_targets(vgg, images, style_rows, ep.style_layers, device, statistic=gram_matrix)
+    scales = style_scales(targets, trained)
     # The prototypes are optimised as one batch of the trained styles, in label order: row i of
     # the batch is compared with the i-th trained style's target.
     target_list = [targets[n][list(trained)].to(device) for n in ep.style_layers]
@@ -110,7 +108,7 @@ def train_embedder(
         return [gram_matrix(getattr(feats, n)) for n in ep.style_layers]
 
     def distances() -> torch.Tensor:
-        return inference.predict(lambda s: gram_distance(style_grams(model(s)), target_list, scale_list),
+        return inference.predict(lambda s: style_distance(style_grams(model(s)), target_list, scale_list),
                                  [all_styles], device)
 
     def loss_fn(net: torch.nn.Module, batch: tuple[torch.Tensor]) -> torch.Tensor:

@@ -1,10 +1,13 @@
-"""Each style's target statistics: the mean Gram matrices of a few of its training images.
+"""Each style's targets: a VGG style statistic averaged over a few of its training images.
 
-The transfer network is trained towards them and the style embedder's prototypes are optimised
-towards them; a target built from many paintings describes the style rather than one painting.
+The transfer network is trained towards per-channel mean/std targets, and the style embedder's
+prototypes are optimised towards Gram-matrix targets; a target built from many paintings describes
+the style rather than one painting.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import torch
@@ -12,7 +15,7 @@ import torch
 from artstyle import inference
 from artstyle.data.dataset import to_float
 from artstyle.errors import InputError
-from artstyle.losses.perceptual import gram_distance, pyramid_key, pyramid_statistics
+from artstyle.losses.perceptual import Statistic, pyramid_key, pyramid_statistics, style_distance
 from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.styles import NUM_CLASSES
 
@@ -41,39 +44,6 @@ def rows_and_owners(style_rows: dict[int, np.ndarray]) -> tuple[np.ndarray, torc
     return rows, torch.from_numpy(np.concatenate([np.full(len(style_rows[c]), c) for c in styles]))
 
 
-def style_targets(
-    vgg: VGGFeatures,
-    images: np.ndarray,
-    style_rows: dict[int, np.ndarray],
-    layers: tuple[str, ...] | list[str],
-    device: torch.device,
-    batch_size: int = 64,
-    statistic: str = "gram",
-    pyramid: tuple[int, ...] | list[int] = (1,),
-) -> dict[str, torch.Tensor]:
-    """``{key: [NUM_CLASSES, ...]}``: each style's ``statistic`` (gram: [C, C]; meanstd: [2C])
-    averaged over its chosen images (zeros for a style that is not in ``style_rows``), for every
-    layer at every ``pyramid`` downsampling factor (keys :func:`~artstyle.losses.perceptual.pyramid_key`)."""
-    upto = max(layers, key=LAYERS.index)
-    rows, owner = rows_and_owners(style_rows)
-    counts = torch.bincount(owner, minlength=NUM_CLASSES).clamp_min(1).float()
-    targets: dict[str, torch.Tensor] = {}
-
-    keys = [pyramid_key(name, f) for f in pyramid for name in layers]  # pyramid_statistics' order
-
-    def grams(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tuple(pyramid_statistics(vgg, x, layers, pyramid, statistic, upto=upto).values())
-
-    start = 0
-    # row_chunks, not chunks(images[rows]): one batch of the memmap at a time, never every chosen row.
-    batches = inference.row_chunks(images, rows, batch_size)
-    for out, _ in inference.iterate(grams, batches, device, desc="target Grams"):
-        for key, g in zip(keys, out):
-            targets.setdefault(key, torch.zeros(NUM_CLASSES, *g.shape[1:])).index_add_(0, owner[start : start + len(g)], g)
-        start += len(out[0])
-    return {name: t / counts.view(-1, *([1] * (t.dim() - 1))) for name, t in targets.items()}
-
-
 def painting_statistics(
     vgg: VGGFeatures,
     images: np.ndarray,
@@ -81,23 +51,42 @@ def painting_statistics(
     layers: tuple[str, ...] | list[str],
     device: torch.device,
     batch_size: int = 64,
-    statistic: str = "gram",
+    *,
+    statistic: Statistic,
     pyramid: tuple[int, ...] | list[int] = (1,),
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """({key: [N, ...]}, owner [N]): each of the target paintings' own statistics (the ones
-    :func:`style_targets` averages, same keys), and the style each painting is of. Small for
-    mean/std (27 x 16 paintings x 1,792 values at the default layers and pyramid); Gram matrices
-    hold C^2 values a layer, ~0.3 GB for the same paintings to relu3_1 at two levels."""
+    """({key: [N, ...]}, owner [N]): the ``statistic`` of each of :func:`pick_style_rows`' paintings,
+    for every layer at every ``pyramid`` downsampling factor (keys
+    :func:`~artstyle.losses.perceptual.pyramid_key`), and the style each painting is of. Small for
+    mean/std (27 x 16 paintings x 1,792 values at the transfer network's layers and pyramid); a
+    Gram matrix holds C^2 values a layer."""
     upto = max(layers, key=LAYERS.index)
     rows, owner = rows_and_owners(style_rows)
-    keys = [pyramid_key(name, f) for f in pyramid for name in layers]
+    keys = [pyramid_key(name, f) for f in pyramid for name in layers]  # pyramid_statistics' order
 
     def stats(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return tuple(pyramid_statistics(vgg, x, layers, pyramid, statistic, upto=upto).values())
 
+    # row_chunks, not chunks(images[rows]): one batch of the memmap at a time, never every chosen row.
     parts = [out for out, _ in inference.iterate(stats, inference.row_chunks(images, rows, batch_size), device,
-                                                  desc="painting statistics")]
+                                                  desc="style targets")]
     return {k: torch.cat([p[i] for p in parts]) for i, k in enumerate(keys)}, owner
+
+
+def style_means(stats: dict[str, torch.Tensor], owner: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``{key: [NUM_CLASSES, ...]}``: each style's mean of the paintings' ``stats`` (from
+    :func:`painting_statistics`), zeros for a style without paintings: the style targets."""
+    counts = torch.bincount(owner, minlength=NUM_CLASSES).clamp_min(1).float()
+    return {
+        k: torch.zeros(NUM_CLASSES, *t.shape[1:]).index_add_(0, owner, t) / counts.view(-1, *([1] * (t.dim() - 1)))
+        for k, t in stats.items()
+    }
+
+
+def style_targets(*args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
+    """``{key: [NUM_CLASSES, ...]}``: each style's statistic averaged over its chosen images, zeros
+    for a style without any (:func:`style_means` of :func:`painting_statistics`, same arguments)."""
+    return style_means(*painting_statistics(*args, **kwargs))
 
 
 def target_reliability(
@@ -121,7 +110,7 @@ def target_reliability(
         return out
     covered = torch.isin(owner, torch.tensor(styles))
     for c in styles:
-        d = gram_distance(list(stats.values()), [targets[k][c] for k in stats], [scales[k] for k in stats]).double()
+        d = style_distance(list(stats.values()), [targets[k][c] for k in stats], [scales[k] for k in stats]).double()
         out[c] = float((1 - d[owner == c].mean() / d[covered & (owner != c)].mean()).clamp(0, 1))
     return out
 
@@ -140,7 +129,7 @@ def style_loss_weights(reliability: torch.Tensor, styles: tuple[int, ...]) -> to
     return weights
 
 
-def gram_scales(targets: dict[str, torch.Tensor], styles: tuple[int, ...] | None = None) -> dict[str, float]:
+def style_scales(targets: dict[str, torch.Tensor], styles: tuple[int, ...] | None = None) -> dict[str, float]:
     """Per-layer normaliser of the style loss: the mean square of the trained styles' targets
     (``styles``; None = all rows). The zero rows of absent styles would shrink it."""
     if styles is not None and len(styles) < NUM_CLASSES:
