@@ -29,7 +29,7 @@ def main(
     # The style targets travel with the model: evaluation measures against exactly what it learned.
     save_checkpoint(model, run.model, run.model.args, STYLES, **run.checkpoint)
     w = run.checkpoint["style_loss_weights"]
-    if w is not None:  # the styles whose average target describes their paintings less well (README)
+    if w is not None:  # the styles whose average target describes their paintings less well
         low = sorted((float(w[c]), STYLES[c]) for c in run.checkpoint["trained_styles"] if w[c] < 1)
         typer.echo("style loss weights below 1: " + (", ".join(f"{n} {v:.2f}" for v, n in low) or "none"))
     s = run.metrics

@@ -4,7 +4,7 @@ It learns, during transfer training, to tell a style's real paintings from repai
 be in that style, and the transfer network is trained to fool it (``transfer.adversarial_weight``).
 That is what the VGG statistics cannot say: averaged over a style's paintings they describe an
 average canvas, and for a style like Minimalism or Colour Field Painting that average is close to
-ordinary pictures (README: style transfer). A critic looks at the style's own paintings, the way
+ordinary pictures. A critic looks at the style's own paintings, the way
 Sanakoyeu et al. 2018 ("A Style-Aware Content Loss for Real-time HD Style Transfer") train a
 style-specific discriminator next to the content loss.
 
