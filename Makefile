@@ -28,7 +28,7 @@ install: $(VENV)/.installed
 dev: $(VENV)/.installed-dev
 
 # Ends with the metrics that differ from the committed run (git HEAD): nothing listed means this
-# machine reproduced every number; README "Reproducibility" says what may differ across CPUs.
+# machine reproduced every number; docs/reproducibility.md says what may differ across CPUs.
 # Every metrics file of dvc.yaml but metrics/classifier_cost.json, the classifier's wall time,
 # which differs on every run (tests/test_stage_contract.py keeps this list in step with dvc.yaml).
 REPRO_METRICS = metrics/index.json metrics/resample.json metrics/oversample.json metrics/classifier.json \
