@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from artstyle.colour import LUMA
 from artstyle.errors import InputError
 from artstyle.fileio import write_bytes
 from artstyle.models.transfer import StyleTransferNet
@@ -40,7 +41,7 @@ from artstyle.stylize_io import (  # noqa: F401 - the torch-free helpers, re-exp
 )
 
 STYLE_FILE_KIND = "artstyle-style"
-YCBCR = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+YCBCR = torch.tensor([LUMA, [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])  # BT.601
 
 
 def to_tensor(im: Image.Image) -> torch.Tensor:

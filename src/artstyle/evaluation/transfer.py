@@ -37,6 +37,7 @@ import torch
 
 from artstyle import inference, runtime
 from artstyle.checkpoint import load_model
+from artstyle.colour import LUMA
 from artstyle.data.dataset import to_float
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
@@ -50,8 +51,6 @@ from artstyle.models.vgg import LAYERS, VGGFeatures
 from artstyle.params import EvaluateTransferParams, Params
 from artstyle.styles import NUM_CLASSES, STYLES, canonical
 from artstyle.training.style_targets import style_colour_stats
-
-LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601
 
 
 def load_transfer(path: str | Path, device: torch.device | None = None) -> tuple[StyleTransferNet, dict[str, Any]]:

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from artstyle.colour import LUMA
+
 PALETTES: dict[str, np.ndarray] = {
     name: np.array(colors, dtype=np.float32)
     for name, colors in {
@@ -60,9 +62,6 @@ PALETTES: dict[str, np.ndarray] = {
     }.items()
 }
 
-_LUMA = (0.299, 0.587, 0.114)
-
-
 def hue_rotation(angle: float) -> np.ndarray:
     """3x3 matrix (float64) rotating RGB colours about the grey axis by ``angle`` radians."""
     c, s = math.cos(angle), math.sin(angle)
@@ -95,7 +94,7 @@ def apply_3x3(colors: np.ndarray, m) -> np.ndarray:
 def adjust(colors: np.ndarray, hue: float = 0.0, sat: float = 1.0, val: float = 1.0) -> np.ndarray:
     """Rotate hue (radians), scale saturation about the luma and scale value; clipped to [0, 255]."""
     c = apply_3x3(colors, hue_rotation(hue))
-    luma = (c[..., 0:1] * _LUMA[0] + c[..., 1:2] * _LUMA[1]) + c[..., 2:3] * _LUMA[2]
+    luma = (c[..., 0:1] * LUMA[0] + c[..., 1:2] * LUMA[1]) + c[..., 2:3] * LUMA[2]
     c = luma + sat * (c - luma)
     return np.clip(c * val, 0, 255)
 
