@@ -23,7 +23,9 @@ app = stage_app()
 @stage
 def main(
     store: Path = typer.Option(..., help="image store directory (index.csv + images.npy)"),
-    manifests: Path = typer.Option(..., help="the classifier's manifests (train.csv for the baseline, test.csv)"),
+    manifests: Path = typer.Option(
+        ..., help="the classifier's manifests (train.csv for the baseline, test.csv)"
+    ),
     model: Path = typer.Option(..., help="classifier checkpoint (.pt)"),
     metrics: Path = typer.Option(..., help="JSON: test metrics and baselines"),
     per_class: Path = typer.Option(..., help="JSON: precision / recall / F1 / support per style"),

@@ -34,18 +34,32 @@ def main(
     result = evaluate_transfer(p, store, splits, model, judge)
     write_json(metrics, result.metrics)
     rows = p.evaluate_transfer.grid_images
-    save_figure(grid, transfer_grid_figure(result.contents[:rows], result.stylized[:rows],
-                                           [STYLES[i] for i in result.styles]))
+    save_figure(
+        grid,
+        transfer_grid_figure(
+            result.contents[:rows], result.stylized[:rows], [STYLES[i] for i in result.styles]
+        ),
+    )
     m = result.metrics
-    save_figure(deception, deception_figure(result.per_style_deception, m["chance_rate"],
-                                            result.per_style_identity, m["deception_rate"]))
+    save_figure(
+        deception,
+        deception_figure(
+            result.per_style_deception, m["chance_rate"], result.per_style_identity, m["deception_rate"]
+        ),
+    )
     net, ckpt = load_transfer(model)
     pics = repaint_real(net, ckpt, p.evaluate_transfer.real_styles, DEFAULT_SIZE)
-    save_figure(real, real_pictures_figure(
-        pics.contents, pics.stylized, pics.styles, pics.names,
-        f"Real photos at `artstyle stylize`'s default size ({pics.size} px short side, texture scale "
-        f"{pics.texture_scale:g}): not in the training data",
-    ))
+    save_figure(
+        real,
+        real_pictures_figure(
+            pics.contents,
+            pics.stylized,
+            pics.styles,
+            pics.names,
+            f"Real photos at `artstyle stylize`'s default size ({pics.size} px short side, texture scale "
+            f"{pics.texture_scale:g}): not in the training data",
+        ),
+    )
     typer.echo("  ".join(f"{k} {v:.4g}" for k, v in m.items()))
 
 

@@ -20,8 +20,12 @@ app = stage_app()
 @stage
 def main(
     store: Path = typer.Option(..., help="image store directory (index.csv + images.npy)"),
-    splits: Path = typer.Option(..., help="directory to write: train.csv, val.csv, test.csv, never resampled"),
-    out: Path = typer.Option(..., help="directory to write: the classifier's resampled train.csv and test.csv"),
+    splits: Path = typer.Option(
+        ..., help="directory to write: train.csv, val.csv, test.csv, never resampled"
+    ),
+    out: Path = typer.Option(
+        ..., help="directory to write: the classifier's resampled train.csv and test.csv"
+    ),
     metrics: Path = typer.Option(..., help="JSON: image totals before / after resampling"),
     counts: Path = typer.Option(..., help="JSON: images per style before / after (not a DVC metric)"),
     plot: Path = typer.Option(..., help="PNG: per-class counts before vs after"),
@@ -34,9 +38,7 @@ def main(
     write_json(metrics, totals)
     write_json(counts, per_style)
     real_only = "; real images, SMOTE adds the rest in oversample" if p.sampling_method != "random" else ""
-    panels = {
-        f"train (sampling: {p.sampling}{real_only})": (summary["train_before"], summary["train_after"])
-    }
+    panels = {f"train (sampling: {p.sampling}{real_only})": (summary["train_before"], summary["train_after"])}
     if p.test_sampling != "none":
         panels[f"test (test_sampling: {p.test_sampling})"] = (summary["test_before"], summary["test_after"])
     save_figure(plot, class_counts_figure(panels))

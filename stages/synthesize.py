@@ -20,7 +20,9 @@ app = stage_app()
 @stage
 def main(
     out: Path = typer.Option(..., help="ImageFolder tree to write: <out>/{train,test}/<Style>/*.png"),
-    root: Path = typer.Option(..., help="data.root: the tree is rendered only when it is --out (the default)"),
+    root: Path = typer.Option(
+        ..., help="data.root: the tree is rendered only when it is --out (the default)"
+    ),
     samples: Path = typer.Option(..., help="contact sheet PNG (a few train images per style)"),
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
 ) -> None:
@@ -38,10 +40,14 @@ def main(
     result = generate_dataset(out, p.synthesize, seed=p.synthesize.seed)
     save_figure(samples, contact_sheet(result.samples))
     for split, counts in result.counts.items():
-        typer.echo(f"{split}: {sum(counts.values())} images, per style min {min(counts.values())} "
-                   f"max {max(counts.values())}")
-    typer.echo(f"synthesized {result.total} images of {p.synthesize.image_size} px in {result.seconds:.1f} s "
-               f"with {result.workers} workers -> {out}")
+        typer.echo(
+            f"{split}: {sum(counts.values())} images, per style min {min(counts.values())} "
+            f"max {max(counts.values())}"
+        )
+    typer.echo(
+        f"synthesized {result.total} images of {p.synthesize.image_size} px in {result.seconds:.1f} s "
+        f"with {result.workers} workers -> {out}"
+    )
 
 
 if __name__ == "__main__":

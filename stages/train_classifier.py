@@ -21,7 +21,9 @@ app = stage_app()
 @stage
 def main(
     store: Path = typer.Option(..., help="image store directory (index.csv + images.npy)"),
-    train: Path = typer.Option(..., help="the classifier's train set (data/oversampled: train.csv + synthetic.npy)"),
+    train: Path = typer.Option(
+        ..., help="the classifier's train set (data/oversampled: train.csv + synthetic.npy)"
+    ),
     splits: Path = typer.Option(..., help="directory of the un-resampled val.csv (selection)"),
     model: Path = typer.Option(..., help="checkpoint to write (.pt)"),
     live: Path = typer.Option(..., help="dvclive directory for the per-epoch metrics"),

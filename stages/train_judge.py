@@ -21,14 +21,18 @@ def main(
     store: Path = typer.Option(..., help="image store directory (index.csv + images.npy)"),
     splits: Path = typer.Option(..., help="splits directory (train.csv, val.csv; never resampled)"),
     model: Path = typer.Option(..., help="checkpoint to write (.pt)"),
-    params: Path = typer.Option(Path("params.yaml"), help="params file (validated; the judge reads none of it)"),
+    params: Path = typer.Option(
+        Path("params.yaml"), help="params file (validated; the judge reads none of it)"
+    ),
 ) -> None:
     # Validated like every stage's (a typo is an error everywhere), but not read: the judge's
     # recipe is fixed in code, so no experiment moves it (dvc.yaml lists no params for it).
     load_params(params)
     run = train_judge(store, splits)
     save_checkpoint(model, run.model, run.model.args, STYLES, **run.checkpoint)
-    typer.echo(f"judge: best epoch {run.best_epoch}: val balanced accuracy {run.best_val_balanced_accuracy:.3f} -> {model}")
+    typer.echo(
+        f"judge: best epoch {run.best_epoch}: val balanced accuracy {run.best_val_balanced_accuracy:.3f} -> {model}"
+    )
 
 
 if __name__ == "__main__":

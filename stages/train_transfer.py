@@ -33,7 +33,9 @@ def main(
         low = sorted((float(w[c]), STYLES[c]) for c in run.checkpoint["trained_styles"] if w[c] < 1)
         typer.echo("style loss weights below 1: " + (", ".join(f"{n} {v:.2f}" for v, n in low) or "none"))
     s = run.metrics
-    typer.echo(f"{s['steps']} steps; final content {s['final_content']:.3f}, style {s['final_style']:.3f} -> {model}")
+    typer.echo(
+        f"{s['steps']} steps; final content {s['final_content']:.3f}, style {s['final_style']:.3f} -> {model}"
+    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Sizes small enough that the whole pipeline runs in well under a minute on 2 cores.
 TINY_OVERRIDES = {
-    "synthesize": {"train_images": 81, "test_images": 54, "min_train": 3, "min_test": 2, "image_size": 24, "workers": 2},
+    "synthesize": {
+        "train_images": 81,
+        "test_images": 54,
+        "min_train": 3,
+        "min_test": 2,
+        "image_size": 24,
+        "workers": 2,
+    },
     "data": {"image_size": 16},
     "index": {"workers": 2},
     "classifier": {"width": 8, "depth": 1, "epochs": 2, "batch_size": 16},
@@ -27,8 +34,13 @@ TINY_OVERRIDES = {
     "autoencoder": {"width": 8, "latent_channels": 4, "epochs": 1, "batch_size": 16},
     "cluster": {"n_components": 4, "n_init": 1, "pixel_size": 8},
     "embedder": {"steps": 3, "style_images_per_class": 2},
-    "transfer": {"channels": [4, 8, 16], "residual_blocks": 1, "steps": 4, "style_images_per_class": 2,
-                 "style_pyramid": [1, 4]},  # 16 px / 8 would leave 2 px
+    "transfer": {
+        "channels": [4, 8, 16],
+        "residual_blocks": 1,
+        "steps": 4,
+        "style_images_per_class": 2,
+        "style_pyramid": [1, 4],
+    },  # 16 px / 8 would leave 2 px
     "evaluate_transfer": {"content_images": 3, "grid_images": 2, "real_styles": ["Pointillism"]},
 }
 
@@ -62,7 +74,10 @@ def _project_files() -> list[str]:
     """Tracked files plus untracked, not ignored ones: what a fresh clone would hold after a commit."""
     out = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO, check=True, capture_output=True, text=True,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.splitlines()
     return [f for f in out if (REPO / f).is_file()]
 
@@ -70,7 +85,9 @@ def _project_files() -> list[str]:
 def run(cmd: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        )
     return proc
 
 

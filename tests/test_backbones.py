@@ -157,9 +157,11 @@ def _one_line(excinfo) -> str:
 
 @pytest.mark.parametrize(
     ("backbone", "match"),
-    [("torchvision/resnet19", "torchvision has no classification model 'resnet19'; did you mean resnet18"),
-     ("torchvision/fasterrcnn_resnet50_fpn", "no classification model"),
-     ("timm/resnet_nonexistent", "timm has no classification model")],
+    [
+        ("torchvision/resnet19", "torchvision has no classification model 'resnet19'; did you mean resnet18"),
+        ("torchvision/fasterrcnn_resnet50_fpn", "no classification model"),
+        ("timm/resnet_nonexistent", "timm has no classification model"),
+    ],
 )
 def test_unknown_backbone_is_one_line(backbone, match):
     with pytest.raises(UserError, match=match) as e:
@@ -174,7 +176,9 @@ def test_missing_and_mismatched_weights_files_are_one_line(tmp_path):
 
     path = tmp_path / "resnet34.pth"
     torch.save(torchvision.models.resnet34().state_dict(), path)
-    with pytest.raises(InputError, match=r"resnet34.pth does not fit torchvision/resnet18: unexpected layer1.2") as e:
+    with pytest.raises(
+        InputError, match=r"resnet34.pth does not fit torchvision/resnet18: unexpected layer1.2"
+    ) as e:
         build_classifier(cfg_for("torchvision/resnet18", weights=str(path)))
     _one_line(e)
 
@@ -182,7 +186,9 @@ def test_missing_and_mismatched_weights_files_are_one_line(tmp_path):
     del state["layer2.0.conv1.weight"]
     state["layer1.0.conv1.weight"] = torch.zeros(64, 3, 3, 3)
     torch.save(state, path)
-    with pytest.raises(InputError, match=r"missing layer2.0.conv1.weight; shape \(file vs model\) layer1.0.conv1") as e:
+    with pytest.raises(
+        InputError, match=r"missing layer2.0.conv1.weight; shape \(file vs model\) layer1.0.conv1"
+    ) as e:
         build_classifier(cfg_for("torchvision/resnet18", weights=str(path)))
     _one_line(e)
 
@@ -228,13 +234,16 @@ def test_freeze_backbone_is_a_linear_probe():
     assert model(torch.rand(2, 3, 32, 32)).requires_grad  # the head still learns through no_grad features
 
 
-@pytest.mark.parametrize(("backbone", "n", "names"), [
-    ("torchvision/resnet18", 2, ("layer3.", "layer4.")),
-    ("timm/resnet18", 1, ("layer4.",)),
-    ("vgg19", 1, ("features.28.",)),  # conv5_1: stage 5 as far as relu5_1 is built
-    ("vgg19", 2, ("features.19.", "features.21.", "features.23.", "features.25.", "features.28.")),
-    ("stylenet", 1, ("stages.2.",)),
-])
+@pytest.mark.parametrize(
+    ("backbone", "n", "names"),
+    [
+        ("torchvision/resnet18", 2, ("layer3.", "layer4.")),
+        ("timm/resnet18", 1, ("layer4.",)),
+        ("vgg19", 1, ("features.28.",)),  # conv5_1: stage 5 as far as relu5_1 is built
+        ("vgg19", 2, ("features.19.", "features.21.", "features.23.", "features.25.", "features.28.")),
+        ("stylenet", 1, ("stages.2.",)),
+    ],
+)
 def test_freeze_n_trains_exactly_the_last_n_blocks(backbone, n, names):
     torch.manual_seed(0)
     cfg = cfg_for(backbone, freeze=n)
@@ -243,13 +252,19 @@ def test_freeze_n_trains_exactly_the_last_n_blocks(backbone, n, names):
     body = {name for name in trainable if not model.is_head(name)}
     prefix = "backbone." if backbone.startswith(("torchvision", "timm")) else ""
     expected = {name for name, _ in model.named_parameters() if name.removeprefix(prefix).startswith(names)}
-    assert body == expected and trainable - body == {n for n, _ in model.named_parameters() if model.is_head(n)}
+    assert body == expected and trainable - body == {
+        n for n, _ in model.named_parameters() if model.is_head(n)
+    }
     blocks = model.blocks()
-    assert {id(p) for b in blocks[-n:] for p in b} == {id(p) for _, p in model.named_parameters() if p.requires_grad} - {
-        id(p) for p in model.head_parameters()}
+    assert {id(p) for b in blocks[-n:] for p in b} == {
+        id(p) for _, p in model.named_parameters() if p.requires_grad
+    } - {id(p) for p in model.head_parameters()}
 
-    frozen_bn = [m for name, m in model.named_modules() if isinstance(m, torch.nn.BatchNorm2d)
-                 and not any(p.requires_grad for p in m.parameters())]
+    frozen_bn = [
+        m
+        for name, m in model.named_modules()
+        if isinstance(m, torch.nn.BatchNorm2d) and not any(p.requires_grad for p in m.parameters())
+    ]
     before = [(m.running_mean.clone(), m.running_var.clone()) for m in frozen_bn]
     _train_step(model, cfg)
     for m, (mean, var) in zip(frozen_bn, before):
@@ -290,7 +305,9 @@ def test_param_groups_and_their_schedule():
     total, warmup = 2 * len(s.loader), round(0.5 * len(s.loader))
     for step in range(3):
         scale = warmup_cosine(step, total, warmup)
-        assert groups[0]["lr"] == pytest.approx(0.01 * scale) and groups[1]["lr"] == pytest.approx(0.001 * scale)
+        assert groups[0]["lr"] == pytest.approx(0.01 * scale) and groups[1]["lr"] == pytest.approx(
+            0.001 * scale
+        )
         s.trainer.optimizer.step()  # no gradients: changes nothing, keeps the scheduler's order check quiet
         s.trainer.scheduler.step()
 
@@ -335,7 +352,11 @@ def test_checkpoint_round_trip_gives_identical_logits(tmp_path, backbone, monkey
     monkeypatch.setattr(vgg, "_load_convs", lambda *a: pytest.fail("weights read on load"))
     for loader in (load_classifier, ev.load_classifier):
         rebuilt, ckpt = loader(path)
-        assert type(rebuilt) is type(model) and not rebuilt.training and ckpt["model_class"] == type(model).__name__
+        assert (
+            type(rebuilt) is type(model)
+            and not rebuilt.training
+            and ckpt["model_class"] == type(model).__name__
+        )
         x = torch.rand(3, 3, 32, 32)
         with torch.no_grad():
             torch.testing.assert_close(rebuilt(x), model(x), rtol=0, atol=0)
@@ -344,7 +365,9 @@ def test_checkpoint_round_trip_gives_identical_logits(tmp_path, backbone, monkey
 def test_load_classifier_refuses_other_models(tmp_path):
     net = ConvAutoencoder(width=4, latent_channels=2)
     save_checkpoint(tmp_path / "ae.pt", net, net.args, STYLES)
-    with pytest.raises(CheckpointError, match="holds a ConvAutoencoder, expected one of StyleNet, VGGStyleNet"):
+    with pytest.raises(
+        CheckpointError, match="holds a ConvAutoencoder, expected one of StyleNet, VGGStyleNet"
+    ):
         load_classifier(tmp_path / "ae.pt")
 
 
@@ -389,8 +412,23 @@ def test_bench_backbones_cli_on_a_tiny_store(tmp_path):
     params.write_text(yaml.safe_dump(raw, sort_keys=False))
     out = tmp_path / "bench.json"
     out.write_text(json.dumps({"data": {"kept": 1}}))
-    args = ["backbones", "--store", store, "--manifests", manifests, "--params", params, "--out", out,
-            "--seconds", "0.3", "--calibration-steps", "1", "--backbones", "stylenet,vgg19_probe,vgg19@1"]
+    args = [
+        "backbones",
+        "--store",
+        store,
+        "--manifests",
+        manifests,
+        "--params",
+        params,
+        "--out",
+        out,
+        "--seconds",
+        "0.3",
+        "--calibration-steps",
+        "1",
+        "--backbones",
+        "stylenet,vgg19_probe,vgg19@1",
+    ]
     result = CliRunner().invoke(app, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     saved = json.loads(out.read_text())
@@ -408,4 +446,3 @@ def test_bench_backbones_cli_on_a_tiny_store(tmp_path):
 
     bad = CliRunner().invoke(app, [str(a) for a in [*args[:-1], "nonsense"]])
     assert bad.exit_code == 2 and "--backbones: got 'nonsense'" in bad.output
-

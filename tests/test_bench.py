@@ -123,10 +123,28 @@ def test_bench_data_on_a_parquet_store_is_a_one_line_error(tmp_path):
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    with pytest.raises(InputError, match=r"indexed from Parquet shards \(e.g. data/train-00000-of-00001.parquet#0\)"):
+    with pytest.raises(
+        InputError, match=r"indexed from Parquet shards \(e.g. data/train-00000-of-00001.parquet#0\)"
+    ):
         bench_data(store, root, images=6, repeats=1, min_seconds=0)
-    result = CliRunner().invoke(app, ["data", "--store", str(store), "--root", str(root), "--images", "6",
-                                      "--repeats", "1", "--min-seconds", "0", "--out", str(tmp_path / "b.json")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "data",
+            "--store",
+            str(store),
+            "--root",
+            str(root),
+            "--images",
+            "6",
+            "--repeats",
+            "1",
+            "--min-seconds",
+            "0",
+            "--out",
+            str(tmp_path / "b.json"),
+        ],
+    )
     assert result.exit_code != 0 and "Parquet shards" in result.output and "Traceback" not in result.output
 
 
@@ -135,8 +153,19 @@ def test_bench_data_on_a_parquet_store_is_a_one_line_error(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 CPU = torch.device("cpu")
-RUNTIME_KEYS = {"device", "device_name", "torch", "threads", "autocast", "train_autocast", "channels_last", "compile",
-                "pin_memory", "non_blocking", "measured_at"}
+RUNTIME_KEYS = {
+    "device",
+    "device_name",
+    "torch",
+    "threads",
+    "autocast",
+    "train_autocast",
+    "channels_last",
+    "compile",
+    "pin_memory",
+    "non_blocking",
+    "measured_at",
+}
 # One process each: spawning pools costs more than rendering or decoding a few hundred tiny images.
 TINY_BENCH = {section: {**TINY_OVERRIDES[section], "workers": 1} for section in ("synthesize", "index")}
 
@@ -248,9 +277,27 @@ def test_train_bench_compiles_through_setup(tiny, monkeypatch):
 def test_bench_train_cli_reports_both_rates_and_their_ratio(tiny, tmp_path):
     out = tmp_path / "bench.json"
     out.write_text(json.dumps({"data": {"kept": 1}}))
-    result = _invoke("train", "--store", tiny.store, "--manifest", tiny.manifest, "--params", tiny.params_file,
-                     "--steps", 2, "--warmup", 1, "--repeats", 2, "--min-seconds", 0, "--device", "cpu",
-                     "--out", out)
+    result = _invoke(
+        "train",
+        "--store",
+        tiny.store,
+        "--manifest",
+        tiny.manifest,
+        "--params",
+        tiny.params_file,
+        "--steps",
+        2,
+        "--warmup",
+        1,
+        "--repeats",
+        2,
+        "--min-seconds",
+        0,
+        "--device",
+        "cpu",
+        "--out",
+        out,
+    )
     assert "efficiency" in result.output and "target >= 0.9" in result.output
     got = json.loads(out.read_text())
     assert got["data"] == {"kept": 1}, "other sections are kept"
@@ -270,9 +317,23 @@ def test_bench_train_at_other_sizes_builds_temporary_stores(tiny, tmp_path):
     """`--sizes`: the store's size reuses the top-level figures; another size trains on a temporary
     store of `subset` images of the tree at that size, deleted afterwards."""
     cfg, side = tiny.params.classifier, tiny.params.data.image_size
-    r = bench_train(tiny.store, tiny.manifest, cfg, tiny.params.seed, steps=1, warmup=0, repeats=1, min_seconds=0,
-                    device=CPU, sizes=(24, side), root=tiny.root, subset=40, index_workers=1, workdir=tmp_path,
-                    progress=False)
+    r = bench_train(
+        tiny.store,
+        tiny.manifest,
+        cfg,
+        tiny.params.seed,
+        steps=1,
+        warmup=0,
+        repeats=1,
+        min_seconds=0,
+        device=CPU,
+        sizes=(24, side),
+        root=tiny.root,
+        subset=40,
+        index_workers=1,
+        workdir=tmp_path,
+        progress=False,
+    )
     assert r["image_size"] == side and r["train_images"] == len(read_manifest(tiny.manifest)[0])
     store_row, other = r["sizes"]
     assert store_row["image_size"] == side and store_row["source"] == "store"
@@ -281,7 +342,9 @@ def test_bench_train_at_other_sizes_builds_temporary_stores(tiny, tmp_path):
     assert other["source"].startswith("temporary store of 40 images") and other["index_seconds"] > 0
     for row in r["sizes"]:
         assert row["end_to_end_images_per_s"] > 0 and row["compute_only_images_per_s"] > 0
-        assert row["efficiency"] == pytest.approx(row["end_to_end_images_per_s"] / row["compute_only_images_per_s"])
+        assert row["efficiency"] == pytest.approx(
+            row["end_to_end_images_per_s"] / row["compute_only_images_per_s"]
+        )
     assert list(tmp_path.iterdir()) == [], "the temporary store is deleted"
 
 
@@ -291,21 +354,65 @@ def test_subset_tree_links_an_even_spread_of_the_train_images(tiny, tmp_path):
     assert n == len(links) == 30 and all(p.is_symlink() for p in links)
     tree = [p.parent.name for p in (tiny.root / "train").rglob("*.png")]
     for style in set(tree):  # evenly spaced over the sorted list: each style keeps its share, +-1
-        assert abs(sum(p.parent.name == style for p in links) - tree.count(style) * 30 / len(tree)) <= 1, style
+        assert abs(sum(p.parent.name == style for p in links) - tree.count(style) * 30 / len(tree)) <= 1, (
+            style
+        )
     assert (tmp_path / "tree" / "test").is_dir() and not any((tmp_path / "tree" / "test").iterdir())
 
 
 def test_bench_train_cli_sizes(tiny, tmp_path):
     out = tmp_path / "bench.json"
-    result = _invoke("train", "--store", tiny.store, "--manifest", tiny.manifest, "--params", tiny.params_file,
-                     "--steps", 1, "--warmup", 0, "--repeats", 1, "--min-seconds", 0, "--device", "cpu",
-                     "--sizes", "24", "--root", tiny.root, "--subset", 30, "--workdir", tmp_path, "--out", out)
+    result = _invoke(
+        "train",
+        "--store",
+        tiny.store,
+        "--manifest",
+        tiny.manifest,
+        "--params",
+        tiny.params_file,
+        "--steps",
+        1,
+        "--warmup",
+        0,
+        "--repeats",
+        1,
+        "--min-seconds",
+        0,
+        "--device",
+        "cpu",
+        "--sizes",
+        "24",
+        "--root",
+        tiny.root,
+        "--subset",
+        30,
+        "--workdir",
+        tmp_path,
+        "--out",
+        out,
+    )
     assert "by image size" in result.output
     r = json.loads(out.read_text())["train"]
     assert [row["image_size"] for row in r["sizes"]] == [24]
-    bad = CliRunner().invoke(app, ["train", "--store", str(tiny.store), "--manifest", str(tiny.manifest),
-                                   "--params", str(tiny.params_file), "--sizes", "64,x", "--out", str(out)])
-    assert bad.exit_code == 2 and "--sizes: expected comma-separated sides >= 16, e.g. 64,128,224" in bad.output
+    bad = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--store",
+            str(tiny.store),
+            "--manifest",
+            str(tiny.manifest),
+            "--params",
+            str(tiny.params_file),
+            "--sizes",
+            "64,x",
+            "--out",
+            str(out),
+        ],
+    )
+    assert (
+        bad.exit_code == 2 and "--sizes: expected comma-separated sides >= 16, e.g. 64,128,224" in bad.output
+    )
 
 
 def test_train_epoch_covers_the_loader_without_the_remainder(tiny):
@@ -385,8 +492,13 @@ def test_bench_scaling_times_each_scale(tiny, tmp_path):
     assert rows[0]["images"] < rows[1]["images"] and rows[0]["train_images"] < rows[1]["train_images"]
     for row in rows:
         assert row["images"] > row["train_images"] > 0  # the index covers test too; the epoch train only
-        for key in ("synthesize_seconds", "index_seconds", "index_images_per_s", "epoch_seconds",
-                    "train_images_per_s"):
+        for key in (
+            "synthesize_seconds",
+            "index_seconds",
+            "index_images_per_s",
+            "epoch_seconds",
+            "train_images_per_s",
+        ):
             assert row[key] > 0, key
         assert row["index_images_per_s"] == pytest.approx(row["images"] / row["index_seconds"])
         assert row["train_images_per_s"] == pytest.approx(row["train_images"] / row["epoch_seconds"])
@@ -414,8 +526,9 @@ def test_real_size_painting_is_upright_after_its_exif_orientation():
 
 def test_bench_index_cli_reports_speed_and_closeness(tmp_path):
     out = tmp_path / "bench.json"
-    result = _invoke("index", "--images", 9, "--image-size", 32, "--repeats", 1, "--workdir", tmp_path,
-                     "--out", out)
+    result = _invoke(
+        "index", "--images", 9, "--image-size", 32, "--repeats", 1, "--workdir", tmp_path, "--out", out
+    )
     assert "speedup" in result.output and "upright in both: 2/2" in result.output
     r = json.loads(out.read_text())["index"]
     _assert_runtime(r)
@@ -439,11 +552,43 @@ def test_bench_index_catches_an_ignored_orientation(monkeypatch):
 
 def test_bench_all_writes_every_section_in_one_go(tiny, tmp_path):
     out = tmp_path / "bench.json"
-    result = _invoke("all", "--store", tiny.store, "--root", tiny.root, "--manifest", tiny.manifest,
-                     "--model", tiny.transfer, "--params", tiny.params_file, "--train-steps", 1,
-                     "--min-seconds", 0, "--stylize-sizes", "32", "--end-to-end-size", 64, "--scales", "1,2", "--workdir", tmp_path,
-                     "--train-sizes", "24", "--subset", 27, "--index-images", 9, "--index-size", 32,
-                     "--device", "cpu", "--out", out)
+    result = _invoke(
+        "all",
+        "--store",
+        tiny.store,
+        "--root",
+        tiny.root,
+        "--manifest",
+        tiny.manifest,
+        "--model",
+        tiny.transfer,
+        "--params",
+        tiny.params_file,
+        "--train-steps",
+        1,
+        "--min-seconds",
+        0,
+        "--stylize-sizes",
+        "32",
+        "--end-to-end-size",
+        64,
+        "--scales",
+        "1,2",
+        "--workdir",
+        tmp_path,
+        "--train-sizes",
+        "24",
+        "--subset",
+        27,
+        "--index-images",
+        9,
+        "--index-size",
+        32,
+        "--device",
+        "cpu",
+        "--out",
+        out,
+    )
     got = json.loads(out.read_text())
     assert set(got) == {"data", "train", "stylize", "scaling", "index"}
     for section in got.values():
@@ -459,8 +604,23 @@ def test_bench_all_writes_every_section_in_one_go(tiny, tmp_path):
 
 def test_bench_all_checks_its_inputs_before_timing_anything(tiny, tmp_path):
     out = tmp_path / "bench.json"
-    result = CliRunner().invoke(app, ["all", "--store", str(tiny.store), "--root", str(tiny.root),
-                                      "--manifest", str(tiny.manifest), "--params", str(tiny.params_file),
-                                      "--model", str(tmp_path / "missing.pt"), "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "all",
+            "--store",
+            str(tiny.store),
+            "--root",
+            str(tiny.root),
+            "--manifest",
+            str(tiny.manifest),
+            "--params",
+            str(tiny.params_file),
+            "--model",
+            str(tmp_path / "missing.pt"),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 2 and "dvc repro train_transfer" in result.output
     assert "== data" not in result.output and not out.exists()

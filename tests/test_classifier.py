@@ -208,7 +208,14 @@ def test_fit_is_deterministic_on_cpu(tmp_path, overrides):
     for k, v in a.model.state_dict().items():
         torch.testing.assert_close(v, b.model.state_dict()[k], rtol=0, atol=0)
     assert (tmp_path / "a" / "metrics.json").read_text() == (tmp_path / "b" / "metrics.json").read_text()
-    assert set(a.history[0]) == {"epoch", "train_loss", "val_loss", "val_accuracy", "val_balanced_accuracy", "lr"}
+    assert set(a.history[0]) == {
+        "epoch",
+        "train_loss",
+        "val_loss",
+        "val_accuracy",
+        "val_balanced_accuracy",
+        "lr",
+    }
     assert (
         len((tmp_path / "a" / "plots/metrics/val/balanced_accuracy.tsv").read_text().splitlines())
         == cfg.epochs + 1

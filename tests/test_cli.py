@@ -29,7 +29,9 @@ def files(tmp_path_factory):
 
 
 def _stylize(files, *args: str):
-    return runner.invoke(app, ["stylize", str(files / "photo.jpg"), "--model", str(files / "transfer.pt"), *args])
+    return runner.invoke(
+        app, ["stylize", str(files / "photo.jpg"), "--model", str(files / "transfer.pt"), *args]
+    )
 
 
 def _read(path) -> np.ndarray:
@@ -59,30 +61,54 @@ def test_stylize_keeps_the_input_size_and_aspect(files):
 
 def test_styles_differ_and_a_degenerate_blend_equals_the_pure_style(files):
     outs = {}
-    for name, spec in [("cubism", "Cubism"), ("ukiyo", "Ukiyo_e"), ("blend10", "Cubism:1.0,Ukiyo_e:0.0"),
-                       ("blend55", "Cubism:0.5,Ukiyo_e:0.5")]:
+    for name, spec in [
+        ("cubism", "Cubism"),
+        ("ukiyo", "Ukiyo_e"),
+        ("blend10", "Cubism:1.0,Ukiyo_e:0.0"),
+        ("blend55", "Cubism:0.5,Ukiyo_e:0.5"),
+    ]:
         path = files / f"{name}.png"
         result = _stylize(files, "--style", spec, "-o", str(path), "--size", "0")
         assert result.exit_code == 0, result.output
         outs[name] = _read(path).astype(int)
     assert np.abs(outs["cubism"] - outs["ukiyo"]).mean() > 1
     assert np.array_equal(outs["blend10"], outs["cubism"])
-    assert not np.array_equal(outs["blend55"], outs["cubism"]) and not np.array_equal(outs["blend55"], outs["ukiyo"])
+    assert not np.array_equal(outs["blend55"], outs["cubism"]) and not np.array_equal(
+        outs["blend55"], outs["ukiyo"]
+    )
 
 
 def test_unknown_style_is_a_clear_error(files):
     result = _stylize(files, "--style", "Cubismo", "-o", str(files / "x.png"))
     assert result.exit_code == 2
-    assert "unknown style" in result.output and "Synthetic_Cubism" in result.output  # the valid ones are listed
+    assert (
+        "unknown style" in result.output and "Synthetic_Cubism" in result.output
+    )  # the valid ones are listed
     assert "Traceback" not in result.output and not (files / "x.png").exists()
 
 
 def test_missing_model_is_a_clear_error(files):
-    result = runner.invoke(app, ["stylize", str(files / "photo.jpg"), "-s", "Cubism", "-o", str(files / "y.png"),
-                                 "--model", str(files / "nope.pt")])
+    result = runner.invoke(
+        app,
+        [
+            "stylize",
+            str(files / "photo.jpg"),
+            "-s",
+            "Cubism",
+            "-o",
+            str(files / "y.png"),
+            "--model",
+            str(files / "nope.pt"),
+        ],
+    )
     assert result.exit_code == 2 and "not found" in result.output
 
 
 def test_module_entry_point(files):
-    proc = subprocess.run([sys.executable, "-m", "artstyle.cli", "stylize", "--help"], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "artstyle.cli", "stylize", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0 and "--style" in proc.stdout

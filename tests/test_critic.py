@@ -14,10 +14,14 @@ from artstyle.training.critic import StyleCritic
 CPU = torch.device("cpu")
 
 
-@pytest.mark.parametrize(("width", "layers", "size"), [(4, 1, 8), (8, 2, 8), (16, 3, 16), (16, 4, 64), (8, 4, 37)])
+@pytest.mark.parametrize(
+    ("width", "layers", "size"), [(4, 1, 8), (8, 2, 8), (16, 3, 16), (16, 4, 64), (8, 4, 37)]
+)
 def test_scores_are_one_finite_number_per_image(width, layers, size):
     torch.manual_seed(0)
-    d = StyleDiscriminator(NUM_CLASSES, width, layers).eval()  # eval: the spectral norm's power iteration holds still
+    d = StyleDiscriminator(
+        NUM_CLASSES, width, layers
+    ).eval()  # eval: the spectral norm's power iteration holds still
     x = torch.rand(3, 3, size, size)
     style = torch.tensor([0, 5, 26])
     s = d(x, style)
@@ -81,7 +85,9 @@ def test_the_critic_learns_to_tell_real_from_fake_and_only_the_network_gets_the_
     losses = [float(critic.update(fake, style)) for _ in range(60)]
     assert losses[-1] < 0.5 * losses[0]
     with torch.no_grad():
-        assert float(critic.net(critic.real_batch(style), style).mean()) > float(critic.net(fake, style).mean())
+        assert float(critic.net(critic.real_batch(style), style).mean()) > float(
+            critic.net(fake, style).mean()
+        )
     # The generator's term: a gradient for the images, none for the critic.
     before = [p.grad.clone() for p in critic.net.parameters()]  # left by the last update
     x = fake.clone().requires_grad_(True)
@@ -124,7 +130,11 @@ def test_the_critic_learns_to_name_real_styles_and_the_network_is_asked_for_the_
 
     def real_ce():
         with torch.no_grad():
-            return float(torch.nn.functional.cross_entropy(critic.net.forward_classes(critic.net.forward_features(real)), style))
+            return float(
+                torch.nn.functional.cross_entropy(
+                    critic.net.forward_classes(critic.net.forward_features(real)), style
+                )
+            )
 
     before = real_ce()
     fake = torch.full((4, 3, 16, 16), 0.5)
@@ -132,7 +142,12 @@ def test_the_critic_learns_to_name_real_styles_and_the_network_is_asked_for_the_
         critic.update(fake, style)
     assert real_ce() < 0.5 * before
     with torch.no_grad():  # red paintings are named style 3, blue ones style 7
-        assert critic.net.forward_classes(critic.net.forward_features(real)).argmax(1).tolist() == [3, 7, 3, 7]
+        assert critic.net.forward_classes(critic.net.forward_features(real)).argmax(1).tolist() == [
+            3,
+            7,
+            3,
+            7,
+        ]
     # The network's term: the hinge term plus classify x the classifier's cross-entropy against
     # the target style; asking a red painting to be style 7 costs more than asking it to be 3.
     critic.net.eval()  # the spectral norms' power iteration holds still between the two computations
@@ -141,5 +156,9 @@ def test_the_critic_learns_to_name_real_styles_and_the_network_is_asked_for_the_
         h = critic.net.forward_features(x)
         hinge = hinge_generator_loss(critic.net.forward_head(h, torch.tensor([3])))
         ce = torch.nn.functional.cross_entropy(critic.net.forward_classes(h), torch.tensor([3]))
-    assert float(critic.generator_loss(x, torch.tensor([3]))) == pytest.approx(float(hinge + 0.5 * ce), rel=1e-5)
-    assert float(critic.generator_loss(x, torch.tensor([7]))) > float(critic.generator_loss(x, torch.tensor([3])))
+    assert float(critic.generator_loss(x, torch.tensor([3]))) == pytest.approx(
+        float(hinge + 0.5 * ce), rel=1e-5
+    )
+    assert float(critic.generator_loss(x, torch.tensor([7]))) > float(
+        critic.generator_loss(x, torch.tensor([3]))
+    )

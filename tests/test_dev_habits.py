@@ -12,7 +12,9 @@ from conftest import REPO
 
 
 def _make_recipe(target: str) -> str:
-    out = subprocess.run(["make", "-n", target, "VENV=.venv"], cwd=REPO, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["make", "-n", target, "VENV=.venv"], cwd=REPO, capture_output=True, text=True, check=True
+    )
     return out.stdout
 
 
@@ -21,12 +23,16 @@ def test_pre_commit_config_is_valid_and_local_only():
     assert [repo["repo"] for repo in config["repos"]] == ["local"]  # hook repositories cannot be fetched here
     bin_dir = Path(sys.executable).parent
     if (bin_dir / "pre-commit").exists():
-        subprocess.run([str(bin_dir / "pre-commit"), "validate-config", ".pre-commit-config.yaml"], cwd=REPO, check=True)
+        subprocess.run(
+            [str(bin_dir / "pre-commit"), "validate-config", ".pre-commit-config.yaml"], cwd=REPO, check=True
+        )
 
 
 def test_make_lint_checks_formatting_and_runs_what_the_hooks_run():
     recipe = _make_recipe("lint")
-    assert re.search(r"ruff check \S*src", recipe) and re.search(r"ruff format --check \S*src", recipe), recipe
+    assert re.search(r"ruff check \S*src", recipe) and re.search(r"ruff format --check \S*src", recipe), (
+        recipe
+    )
     hooks = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())["repos"][0]["hooks"]
     for hook in hooks:
         command = hook["entry"].replace(".venv/bin/", "").replace(" --force-exclude", "")
@@ -38,5 +44,7 @@ def test_requires_python_matches_the_readme():
     pyproject = (REPO / "pyproject.toml").read_text()
     minimum = re.search(r'requires-python = ">=(3\.\d+)"', pyproject).group(1)
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert re.search(rf"Python {re.escape(minimum)}\b", readme), f"README does not say Python {minimum} (pyproject)"
+    assert re.search(rf"Python {re.escape(minimum)}\b", readme), (
+        f"README does not say Python {minimum} (pyproject)"
+    )
     assert sys.version_info >= tuple(int(p) for p in minimum.split("."))

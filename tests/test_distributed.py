@@ -164,7 +164,8 @@ def _worker(kind: str, out: Path, store: Path, manifests: Path, params: Path) ->
     # The fake store's one manifests folder serves as both the classifier's manifests and the splits.
     inputs = (
         {"train": manifests, "splits": manifests, "cost": out / f"cost{rank}.json"}
-        if kind == "classifier" else {"splits": manifests}
+        if kind == "classifier"
+        else {"splits": manifests}
     )
     stage.main(store=store, params=params, **inputs, **_stage_options(kind, out, rank))
 

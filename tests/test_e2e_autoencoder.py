@@ -152,7 +152,9 @@ def test_train_and_cluster_stages(tmp_path):
     for prefix in ("", "pixel_", "shuffled_"):
         for key in ("nmi", "ari", "purity", "hungarian_accuracy", "silhouette"):
             assert prefix + key in c, prefix + key
-    assert c["k"] == 3 and c["n_components"] == 4  # k = 0: one cluster per style present (the fake store has 3)
+    assert (
+        c["k"] == 3 and c["n_components"] == 4
+    )  # k = 0: one cluster per style present (the fake store has 3)
     # Oversampled duplicates are dropped: 3 styles x 16 unique train images.
     assert c["train_images"] == 48 and c["test_images"] == 18
     train_latents = np.load(out / "latents" / "train_latents.npy")

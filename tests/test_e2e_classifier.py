@@ -58,8 +58,16 @@ def make_store(root: Path, size: int = 16) -> None:
 def tiny_params(path: Path) -> None:
     params = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
     # StyleNet (its width / depth / stages keys are checked below); backbones: tests/test_backbones.py
-    params["classifier"].update(backbone="stylenet", freeze="none", width=4, depth=1, stages=3, epochs=2,
-                                batch_size=16, class_weights="balanced")
+    params["classifier"].update(
+        backbone="stylenet",
+        freeze="none",
+        width=4,
+        depth=1,
+        stages=3,
+        epochs=2,
+        batch_size=16,
+        class_weights="balanced",
+    )
     params["evaluate_classifier"].update(batch_size=32, histogram_bins=4)
     path.write_text(yaml.safe_dump(params), encoding="utf-8")
 
@@ -95,9 +103,19 @@ def test_train_and_evaluate_stage_scripts(tmp_path):
     # The fake store's manifests folder doubles as the splits (val.csv) and the train set.
     images = open_images(tmp_path / "store")
     rows, labels = read_manifest(tmp_path / "manifests" / "train.csv")
-    write_train_set(tmp_path / "manifests", rows, labels, np.zeros((0, *images.shape[1:]), np.uint8), len(images))
-    train = ["--store", str(tmp_path / "store"), "--train", str(tmp_path / "manifests"),
-             "--splits", str(tmp_path / "manifests"), "--params", str(tmp_path / "params.yaml")]
+    write_train_set(
+        tmp_path / "manifests", rows, labels, np.zeros((0, *images.shape[1:]), np.uint8), len(images)
+    )
+    train = [
+        "--store",
+        str(tmp_path / "store"),
+        "--train",
+        str(tmp_path / "manifests"),
+        "--splits",
+        str(tmp_path / "manifests"),
+        "--params",
+        str(tmp_path / "params.yaml"),
+    ]
     out = run("train_classifier.py", *train, "--model", str(model), "--live", str(live), "--cost", str(cost))
     assert "epoch 2/2" in out and "img/s" in out
     spent = read_json(cost)

@@ -41,8 +41,15 @@ def test_repro_rerun_and_experiment(repo_copy):
 
     first = run(dvc + ["repro"], repo, env).stdout
     assert len(_ran(first)) == 12, first[-2000:]
-    for path in ["metrics/index.json", "metrics/resample.json", "data/manifests/train.csv", "data/splits/val.csv",
-                 "data/store/images.npy", "plots/synthetic_samples.png", "plots/class_counts.png"]:
+    for path in [
+        "metrics/index.json",
+        "metrics/resample.json",
+        "data/manifests/train.csv",
+        "data/splits/val.csv",
+        "data/store/images.npy",
+        "plots/synthetic_samples.png",
+        "plots/class_counts.png",
+    ]:
         assert (repo / path).exists(), path
     index_metrics = json.loads((repo / "metrics/index.json").read_text())
     assert index_metrics["classes"] == 27 and index_metrics["rejected"] == 0

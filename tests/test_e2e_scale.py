@@ -69,7 +69,9 @@ def test_queue_grid_runs_four_experiments(reproduced):
 
     table = run(dvc + ["exp", "show", "--md", "--only-changed"], repo, env).stdout
     assert "balanced_accuracy" in table and "class_weights" in table, table
-    assert sum(line.startswith("| ├──") or line.startswith("| └──") for line in table.splitlines()) == 4, table
+    assert sum(line.startswith("| ├──") or line.startswith("| └──") for line in table.splitlines()) == 4, (
+        table
+    )
 
 
 def _browser() -> tuple[str, str] | None:
@@ -94,8 +96,14 @@ def test_plots_page_renders_every_plot(reproduced):
     images = [p for p, t in kinds.items() if "image" in t]
     vegas = [p for p, t in kinds.items() if "vega" in t]
     # The plots the issue names must be among them, or an empty page would pass.
-    for wanted in ("plots/class_counts.png", "plots/classifier/confusion.png", "plots/reconstructions.png",
-                   "plots/style_prototypes.png", "plots/transfer_grid.png", "plots/classifier/predictions.csv"):
+    for wanted in (
+        "plots/class_counts.png",
+        "plots/classifier/confusion.png",
+        "plots/reconstructions.png",
+        "plots/style_prototypes.png",
+        "plots/transfer_grid.png",
+        "plots/classifier/predictions.csv",
+    ):
         assert wanted in kinds, sorted(kinds)
     assert any(p.startswith("plots/clusters/") for p in images), images
     for live in ("classifier", "autoencoder", "transfer"):
@@ -112,8 +120,13 @@ def test_plots_page_renders_every_plot(reproduced):
     chromium, chromedriver = browser
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--window-size=1400,1000"):
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=chromedriver))
@@ -122,7 +135,10 @@ def test_plots_page_renders_every_plot(reproduced):
         loaded_images = "return [...document.images].filter(i => i.complete && i.naturalWidth > 0).length"
         rendered_vega = "return document.querySelectorAll('.vega-embed canvas, .vega-embed svg.marks').length"
         WebDriverWait(driver, 60).until(
-            lambda d: d.execute_script(loaded_images) >= len(images) and d.execute_script(rendered_vega) >= len(vegas)
+            lambda d: (
+                d.execute_script(loaded_images) >= len(images)
+                and d.execute_script(rendered_vega) >= len(vegas)
+            )
         )
         assert driver.execute_script("return document.images.length") == len(images)
         broken = driver.execute_script(

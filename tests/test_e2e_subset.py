@@ -61,7 +61,9 @@ def test_pipeline_on_two_styles(repo_copy):
 
     labels = sorted(LABEL_OF[s] for s in PRESENT)
     index = json.loads((repo / "metrics/index.json").read_text())
-    assert index["classes"] == 2 and index["train_images"] == 2 * TRAIN_PER_STYLE and index["test_images"] == 2
+    assert (
+        index["classes"] == 2 and index["train_images"] == 2 * TRAIN_PER_STYLE and index["test_images"] == 2
+    )
 
     # Classifier: predictions only among the trained styles, metrics over them.
     clf = json.loads((repo / "metrics/classifier.json").read_text())
@@ -91,15 +93,28 @@ def test_pipeline_on_two_styles(repo_copy):
     assert 0 <= transfer["styles_above_chance"] <= 2
     assert 0.0 <= transfer["deception_rate"] <= 1.0
     assert all(np.isfinite(v) for v in transfer.values() if isinstance(v, float))
-    for png in ("transfer_grid.png", "transfer_deception.png", "transfer_real.png", "style_prototypes.png",
-                "classifier/confusion.png"):
+    for png in (
+        "transfer_grid.png",
+        "transfer_deception.png",
+        "transfer_real.png",
+        "style_prototypes.png",
+        "classifier/confusion.png",
+    ):
         assert (repo / "plots" / png).stat().st_size > 0, png
 
     # stylize refuses a style the network never learned, in one line, and accepts a present one.
-    artstyle = [str(Path(env["PATH"].split(os.pathsep)[0]) / "artstyle"), "stylize", "mine/test/Pop_Art/000.png",
-                "--model", "models/transfer.pt", "--size", "0"]
-    bad = subprocess.run(artstyle + ["--style", "Cubism", "-o", "bad.png"], cwd=repo, env=env,
-                         capture_output=True, text=True)
+    artstyle = [
+        str(Path(env["PATH"].split(os.pathsep)[0]) / "artstyle"),
+        "stylize",
+        "mine/test/Pop_Art/000.png",
+        "--model",
+        "models/transfer.pt",
+        "--size",
+        "0",
+    ]
+    bad = subprocess.run(
+        artstyle + ["--style", "Cubism", "-o", "bad.png"], cwd=repo, env=env, capture_output=True, text=True
+    )
     assert bad.returncode != 0 and not (repo / "bad.png").exists()
     message = bad.stdout + bad.stderr
     assert "Cubism" in message and "not trained" in message and "Traceback" not in message, message

@@ -28,14 +28,37 @@ from artstyle.training.transfer import train_transfer
 
 SIZE = 16
 TINY_TRANSFER = {
-    "embedder": {"steps": 3, "batch_size": 32, "style_layers": ["relu1_1", "relu2_1"], "style_images_per_class": 2},
-    "transfer": {"channels": [4, 8, 16], "residual_blocks": 1, "style_dim": 4, "steps": 4, "warmup_steps": 1, "batch_size": 8,
-                 "style_images_per_class": 2, "style_layers": ["relu1_1", "relu2_1", "relu3_1"],
-                 "content_layer": "relu2_1", "style_pyramid": [1, 4]},  # 16 px / 8 would leave 2 px
+    "embedder": {
+        "steps": 3,
+        "batch_size": 32,
+        "style_layers": ["relu1_1", "relu2_1"],
+        "style_images_per_class": 2,
+    },
+    "transfer": {
+        "channels": [4, 8, 16],
+        "residual_blocks": 1,
+        "style_dim": 4,
+        "steps": 4,
+        "warmup_steps": 1,
+        "batch_size": 8,
+        "style_images_per_class": 2,
+        "style_layers": ["relu1_1", "relu2_1", "relu3_1"],
+        "content_layer": "relu2_1",
+        "style_pyramid": [1, 4],
+    },  # 16 px / 8 would leave 2 px
     "evaluate_transfer": {"content_images": 3, "grid_images": 2, "real_styles": ["Pointillism", "Ukiyo_e"]},
 }
-KEYS = ("deception_rate", "deception_rate_top3", "chance_rate", "identity_deception_rate", "content_ssim",
-        "style_distance", "identity_style_distance", "colour_only_deception_rate", "colour_only_content_ssim")
+KEYS = (
+    "deception_rate",
+    "deception_rate_top3",
+    "chance_rate",
+    "identity_deception_rate",
+    "content_ssim",
+    "style_distance",
+    "identity_style_distance",
+    "colour_only_deception_rate",
+    "colour_only_content_ssim",
+)
 
 
 def make_fake_store(root: Path, size: int = SIZE, train_per_class: int = 3, test_per_class: int = 1) -> None:
@@ -96,12 +119,27 @@ def stage_run(tmp_path_factory):
     parse_params(params)  # the tiny copy is itself a valid params file
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     data = {"store": "data/store", "splits": "data/manifests"}
-    _run("train_embedder", root, **data, autoencoder="models/autoencoder.pt", model="models/embedder.pt",
-         metrics="metrics/embedder.json", plot="plots/style_prototypes.png")
+    _run(
+        "train_embedder",
+        root,
+        **data,
+        autoencoder="models/autoencoder.pt",
+        model="models/embedder.pt",
+        metrics="metrics/embedder.json",
+        plot="plots/style_prototypes.png",
+    )
     _run("train_transfer", root, **data, model="models/transfer.pt", live="dvclive/train_transfer")
-    _run("evaluate_transfer", root, **data, model="models/transfer.pt", judge="models/classifier.pt",
-         metrics="metrics/transfer.json", grid="plots/transfer_grid.png", deception="plots/transfer_deception.png",
-         real="plots/transfer_real.png")
+    _run(
+        "evaluate_transfer",
+        root,
+        **data,
+        model="models/transfer.pt",
+        judge="models/classifier.pt",
+        metrics="metrics/transfer.json",
+        grid="plots/transfer_grid.png",
+        deception="plots/transfer_deception.png",
+        real="plots/transfer_real.png",
+    )
     return root
 
 
@@ -128,7 +166,14 @@ def test_transfer_stage_checkpoint_is_self_describing(stage_run):
     # every style layer at every level of the style pyramid (default [1, 4]: 16 px and 4 px here)
     pyramid = ckpt["params"]["style_pyramid"]
     assert list(pyramid) == [1, 4]
-    assert set(ckpt["style_targets"]) == {"relu1_1", "relu2_1", "relu3_1", "relu1_1@4", "relu2_1@4", "relu3_1@4"}
+    assert set(ckpt["style_targets"]) == {
+        "relu1_1",
+        "relu2_1",
+        "relu3_1",
+        "relu1_1@4",
+        "relu2_1@4",
+        "relu3_1@4",
+    }
     assert set(ckpt["style_scales"]) == set(ckpt["style_targets"])
     shape = (NUM_CLASSES, 2 * 128)  # each relu2_1 channel's mean and std, per style
     assert ckpt["style_targets"]["relu2_1"].shape == shape == ckpt["style_targets"]["relu2_1@4"].shape
@@ -140,7 +185,14 @@ def test_transfer_stage_checkpoint_is_self_describing(stage_run):
     torch.testing.assert_close(w, (r / r.mean()).clamp(max=1.0))  # every style has training images here
     # dvclive logged every loss term at every step
     tsv = stage_run / "dvclive" / "train_transfer" / "plots" / "metrics" / "train"
-    for term in ("loss", "content", "style", "tv", "critic", "adversarial"):  # the style critic is on by default
+    for term in (
+        "loss",
+        "content",
+        "style",
+        "tv",
+        "critic",
+        "adversarial",
+    ):  # the style critic is on by default
         lines = (tsv / f"{term}.tsv").read_text().strip().splitlines()
         assert len(lines) == 1 + 4, term
 
@@ -170,7 +222,11 @@ def test_evaluate_stage_metrics_and_plots(stage_run):
     judge = load(stage_run / "models/classifier.pt", StyleNet)
     rows, _ = read_manifest(stage_run / "data/manifests/test.csv")
     p = load_params(stage_run / "params.yaml")
-    contents = to_float(open_images(stage_run / "data/store")[pick_content_rows(rows, p.evaluate_transfer.content_images, p.seed)])
+    contents = to_float(
+        open_images(stage_run / "data/store")[
+            pick_content_rows(rows, p.evaluate_transfer.content_images, p.seed)
+        ]
+    )
     hits = 0
     with torch.no_grad():
         for style in range(NUM_CLASSES):
@@ -186,7 +242,9 @@ def test_evaluate_stage_metrics_and_plots(stage_run):
     recoloured = colour_only(contents, stats)
     with torch.no_grad():
         colour_hits = sum(int((judge(recoloured[:, s]).argmax(1) == s).sum()) for s in range(NUM_CLASSES))
-    assert metrics["colour_only_deception_rate"] == pytest.approx(colour_hits / (len(contents) * NUM_CLASSES), abs=1e-6)
+    assert metrics["colour_only_deception_rate"] == pytest.approx(
+        colour_hits / (len(contents) * NUM_CLASSES), abs=1e-6
+    )
     for name in ("transfer_grid.png", "transfer_deception.png", "transfer_real.png"):
         assert (stage_run / "plots" / name).stat().st_size > 10_000, name
 
@@ -194,8 +252,10 @@ def test_evaluate_stage_metrics_and_plots(stage_run):
 def test_training_is_deterministic_on_cpu(stage_run):
     p = load_params(stage_run / "params.yaml")
     p = dataclasses.replace(p, transfer=dataclasses.replace(p.transfer, steps=2))
-    runs = [train_transfer(p, stage_run / "data/store", stage_run / "data/manifests", device=torch.device("cpu"))
-            for _ in range(2)]
+    runs = [
+        train_transfer(p, stage_run / "data/store", stage_run / "data/manifests", device=torch.device("cpu"))
+        for _ in range(2)
+    ]
     a, b = (r.model.state_dict() for r in runs)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert runs[0].metrics["final_loss"] == runs[1].metrics["final_loss"]
@@ -213,13 +273,19 @@ def test_adversarial_weight_zero_trains_without_a_critic(stage_run):
     # The loss is the weighted sum of its terms, the adversarial one included.
     t = p.transfer
     assert with_critic["final_loss"] == pytest.approx(
-        t.content_weight * with_critic["final_content"] + t.style_weight * with_critic["final_style"]
-        + t.tv_weight * with_critic["final_tv"] + t.adversarial_weight * with_critic["final_adversarial"], rel=1e-4)
+        t.content_weight * with_critic["final_content"]
+        + t.style_weight * with_critic["final_style"]
+        + t.tv_weight * with_critic["final_tv"]
+        + t.adversarial_weight * with_critic["final_adversarial"],
+        rel=1e-4,
+    )
 
 
 def test_a_style_pyramid_coarser_than_the_images_is_a_one_line_error(tmp_path):
     make_fake_store(tmp_path)
     raw = tiny_params({**TINY_TRANSFER, "data": {"image_size": SIZE}})
     raw["transfer"]["style_pyramid"] = [1, 8]  # 16 px / 8 = 2 px: nothing left for VGG to describe
-    with pytest.raises(InputError, match=r"style_pyramid: factor 8 leaves fewer than 4 pixels of the 16 px images"):
+    with pytest.raises(
+        InputError, match=r"style_pyramid: factor 8 leaves fewer than 4 pixels of the 16 px images"
+    ):
         train_transfer(parse_params(raw), tmp_path / "data" / "store", tmp_path / "data" / "manifests")

@@ -45,10 +45,14 @@ class Store:
         self.dir.mkdir()
         n = PER_STYLE * NUM_CLASSES
         # Written through a memmap a style at a time, so building it traces nothing large either.
-        out = np.lib.format.open_memmap(self.dir / "images.npy", mode="w+", dtype=np.uint8, shape=(n, SIDE, SIDE, 3))
+        out = np.lib.format.open_memmap(
+            self.dir / "images.npy", mode="w+", dtype=np.uint8, shape=(n, SIDE, SIDE, 3)
+        )
         rng = np.random.default_rng(0)
         for c in range(NUM_CLASSES):
-            out[c * PER_STYLE : (c + 1) * PER_STYLE] = rng.integers(0, 256, (PER_STYLE, SIDE, SIDE, 3), dtype=np.uint8)
+            out[c * PER_STYLE : (c + 1) * PER_STYLE] = rng.integers(
+                0, 256, (PER_STYLE, SIDE, SIDE, 3), dtype=np.uint8
+            )
         out.flush()
         del out
         self.labels = np.repeat(np.arange(NUM_CLASSES), PER_STYLE).astype(np.int64)
@@ -56,8 +60,18 @@ class Store:
             w = csv.writer(f)
             w.writerow(INDEX_COLUMNS)
             for row, label in enumerate(self.labels):
-                w.writerow([row, f"train/{STYLES[label]}/{row:04d}.png", "train", STYLES[label], label, SIDE, SIDE,
-                            f"{row:040x}"])
+                w.writerow(
+                    [
+                        row,
+                        f"train/{STYLES[label]}/{row:04d}.png",
+                        "train",
+                        STYLES[label],
+                        label,
+                        SIDE,
+                        SIDE,
+                        f"{row:040x}",
+                    ]
+                )
         self.images = open_images(self.dir)
         self.nbytes = self.images.nbytes
         # Shuffled, as a manifest's rows are after resampling: the functions must not rely on order.
@@ -99,13 +113,23 @@ def _loader(s: Store):
 def _latent_smote(s: Store, ae):
     targets = np.bincount(s.row_labels, minlength=NUM_CLASSES)
     targets[:2] += 4  # a few new images for two styles: the synthetic array stays small
-    return synthesize(s.images, s.rows, s.row_labels, targets, latent_codec(ae, BATCH, CPU), k_neighbors=3, seed=0)
+    return synthesize(
+        s.images, s.rows, s.row_labels, targets, latent_codec(ae, BATCH, CPU), k_neighbors=3, seed=0
+    )
 
 
 def _smote_plot(s: Store):
     synthetic = np.asarray(s.images[:3])  # stand-ins: the figure only needs images and their style
-    oversampled_figure(s.images, s.rows, s.row_labels, synthetic, np.zeros(3, dtype=np.int64), "smote", styles=1,
-                       batch_size=2)  # its batches are float32 copies: 4x the bytes of the others'
+    oversampled_figure(
+        s.images,
+        s.rows,
+        s.row_labels,
+        synthetic,
+        np.zeros(3, dtype=np.int64),
+        "smote",
+        styles=1,
+        batch_size=2,
+    )  # its batches are float32 copies: 4x the bytes of the others'
 
 
 def _mean_latents(s: Store, ae):
@@ -114,17 +138,34 @@ def _mean_latents(s: Store, ae):
 
 CASES = {
     "loader batches (StoreDataset + make_loader)": lambda s, m: [b for b in _loader(s)],
-    "loader over store + synthetic (StackedImages)": lambda s, m: [b for b in make_loader(
-        StoreDataset(StackedImages(s.images, np.asarray(s.images[:4])), s.rows, s.row_labels), BATCH)],
+    "loader over store + synthetic (StackedImages)": lambda s, m: [
+        b
+        for b in make_loader(
+            StoreDataset(StackedImages(s.images, np.asarray(s.images[:4])), s.rows, s.row_labels), BATCH
+        )
+    ],
     "classifier inference (predict_labelled)": lambda s, m: inference.predict_labelled(m[1], _loader(s), CPU),
-    "colour histograms (evaluate_classifier baseline)": lambda s, m: colour_histograms(s.images, s.rows, 16, chunk=2),
-    "latent encoding (cluster.encode_latents)": lambda s, m: cluster.encode_latents(m[0], s.images, s.rows, BATCH, CPU),
-    "pixel features (cluster.pixel_features)": lambda s, m: cluster.pixel_features(s.images, s.rows, 8, BATCH),
+    "colour histograms (evaluate_classifier baseline)": lambda s, m: colour_histograms(
+        s.images, s.rows, 16, chunk=2
+    ),
+    "latent encoding (cluster.encode_latents)": lambda s, m: cluster.encode_latents(
+        m[0], s.images, s.rows, BATCH, CPU
+    ),
+    "pixel features (cluster.pixel_features)": lambda s, m: cluster.pixel_features(
+        s.images, s.rows, 8, BATCH
+    ),
     "style targets (VGG Grams)": lambda s, m: style_targets.style_targets(
-        m[2], s.images, style_targets.pick_style_rows(s.rows, s.row_labels, 4, 0), ["relu1_1"], CPU, BATCH,
-        statistic=gram_matrix),
+        m[2],
+        s.images,
+        style_targets.pick_style_rows(s.rows, s.row_labels, 4, 0),
+        ["relu1_1"],
+        CPU,
+        BATCH,
+        statistic=gram_matrix,
+    ),
     "style palettes (style_colour_stats)": lambda s, m: style_targets.style_colour_stats(
-        s.images, s.rows, s.row_labels, BATCH),
+        s.images, s.rows, s.row_labels, BATCH
+    ),
     "latent SMOTE (oversample.synthesize)": lambda s, m: _latent_smote(s, m[0]),
     "SMOTE plot (nearest real images)": lambda s, m: _smote_plot(s),
     "mean latents (embedder.mean_latents)": lambda s, m: _mean_latents(s, m[0]),
@@ -138,7 +179,11 @@ KNOWN: dict[str, str] = {}  # case name -> reason, for a reader known to copy th
 
 
 @pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN[n])) if n in KNOWN else n for n in CASES]
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN[n])) if n in KNOWN else n
+        for n in CASES
+    ],
 )
 def test_reads_the_store_a_batch_at_a_time(store, models, name):
     CASES[name](store, models)  # untimed first call: imports and lazy set-up are not store copies

@@ -49,18 +49,27 @@ def _hwc(t: torch.Tensor) -> np.ndarray:
     return t.permute(1, 2, 0).double().numpy()
 
 
-@pytest.mark.parametrize(("name", "a", "b"), list(_image_pairs()), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("name", "a", "b"), list(_image_pairs()), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_ssim_and_psnr_match_scikit_image(name, a, b):
     # gaussian_weights with sigma 1.5 is an 11-px window (truncate 3.5); scikit-image crops
     # (win_size - 1) // 2 pixels at each border, i.e. averages over the valid positions, as we do.
     ref_ssim = [
         structural_similarity(
-            _hwc(x), _hwc(y), data_range=1, channel_axis=-1, gaussian_weights=True, sigma=1.5,
+            _hwc(x),
+            _hwc(y),
+            data_range=1,
+            channel_axis=-1,
+            gaussian_weights=True,
+            sigma=1.5,
             use_sample_covariance=False,
         )
         for x, y in zip(a, b)
     ]
-    ref_psnr = [peak_signal_noise_ratio(x.double().numpy(), y.double().numpy(), data_range=1) for x, y in zip(a, b)]
+    ref_psnr = [
+        peak_signal_noise_ratio(x.double().numpy(), y.double().numpy(), data_range=1) for x, y in zip(a, b)
+    ]
     assert ssim(a, b, reduction="none").tolist() == pytest.approx(ref_ssim, abs=SSIM_TOL)
     assert ssim(a, b).item() == pytest.approx(np.mean(ref_ssim), abs=SSIM_TOL)
     assert psnr(a, b, reduction="none").tolist() == pytest.approx(ref_psnr, abs=PSNR_TOL)
@@ -82,7 +91,9 @@ def _ssim_scipy(x: np.ndarray, y: np.ndarray, size: int, sigma: float = 1.5) -> 
     return float((((2 * mx * my + c1) * (2 * cov + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))).mean())
 
 
-@pytest.mark.parametrize(("h", "w", "size"), [(8, 8, 7), (7, 9, 7), (10, 16, 9), (4, 4, 3), (2, 5, 1), (1, 6, 1)])
+@pytest.mark.parametrize(
+    ("h", "w", "size"), [(8, 8, 7), (7, 9, 7), (10, 16, 9), (4, 4, 3), (2, 5, 1), (1, 6, 1)]
+)
 def test_ssim_window_shrinks_to_small_images(h, w, size):
     gen = torch.Generator().manual_seed(h * 100 + w)
     a, b = torch.rand(2, 3, h, w, generator=gen), torch.rand(2, 3, h, w, generator=gen)
@@ -165,10 +176,20 @@ def test_per_class_report_by_hand():
     report = ev.per_class_report(Y_TRUE, Y_PRED, counts)
     assert list(report) == list(STYLES)
     r = [report[s] for s in STYLES]
-    assert r[0] == {"precision": pytest.approx(3 / 4), "recall": 3 / 4, "f1": pytest.approx(3 / 4),
-                    "support": 4, "train_count": 10}
-    assert r[1] == {"precision": pytest.approx(1 / 2), "recall": 1 / 2, "f1": pytest.approx(1 / 2),
-                    "support": 2, "train_count": 20}
+    assert r[0] == {
+        "precision": pytest.approx(3 / 4),
+        "recall": 3 / 4,
+        "f1": pytest.approx(3 / 4),
+        "support": 4,
+        "train_count": 10,
+    }
+    assert r[1] == {
+        "precision": pytest.approx(1 / 2),
+        "recall": 1 / 2,
+        "f1": pytest.approx(1 / 2),
+        "support": 2,
+        "train_count": 20,
+    }
     # never predicted: precision undefined; recall 0, so F1 0
     assert r[2] == {"precision": None, "recall": 0.0, "f1": 0.0, "support": 1, "train_count": 30}
     # predicted once but never true: precision 0, recall (and F1) undefined
@@ -188,7 +209,13 @@ def test_empty_inputs():
     assert ev.minority_recall(e, e, np.ones(NUM_CLASSES), 3) is None
     assert ev.majority_baseline_accuracy(e, np.ones(NUM_CLASSES)) == 0.0
     report = ev.per_class_report(e, e, np.ones(NUM_CLASSES))
-    assert report[STYLES[0]] == {"precision": None, "recall": None, "f1": None, "support": 0, "train_count": 1}
+    assert report[STYLES[0]] == {
+        "precision": None,
+        "recall": None,
+        "f1": None,
+        "support": 0,
+        "train_count": 1,
+    }
 
 
 def test_one_class_everywhere_is_quiet():

@@ -29,7 +29,9 @@ def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("onnx")
     net = tiny_transfer_net()
     save_checkpoint(root / "transfer.pt", net, net.args, STYLES, image_size=16)
-    result = runner.invoke(app, ["export-onnx", "--model", str(root / "transfer.pt"), "-o", str(root / "t.onnx")])
+    result = runner.invoke(
+        app, ["export-onnx", "--model", str(root / "transfer.pt"), "-o", str(root / "t.onnx")]
+    )
     assert result.exit_code == 0, result.output
     rng = np.random.default_rng(0)
     small = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
@@ -54,7 +56,12 @@ def test_onnx_runtime_matches_pytorch(exported, hw):
 def test_stylize_onnx_agrees_with_the_pytorch_cli_and_imports_no_torch(exported):
     root, _ = exported
     args = [str(root / "photo.png"), "-s", "Cubism", "--size", "0", "--texture-scale", "1"]
-    assert runner.invoke(app, ["stylize", *args, "--model", str(root / "transfer.pt"), "-o", str(root / "pt.png")]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["stylize", *args, "--model", str(root / "transfer.pt"), "-o", str(root / "pt.png")]
+        ).exit_code
+        == 0
+    )
     code = (
         "import sys; from typer.testing import CliRunner; from artstyle.cli import app; "
         f"r = CliRunner().invoke(app, ['stylize', *{args!r}, '--onnx', {str(root / 't.onnx')!r}, "
@@ -73,12 +80,35 @@ def test_onnx_options_and_bad_inputs(exported, tmp_path):
     base = ["stylize", str(root / "photo.png"), "--onnx", str(root / "t.onnx"), "--size", "0"]
     zero = tmp_path / "zero.png"
     assert runner.invoke(app, [*base, "-s", "Cubism", "--strength", "0", "-o", str(zero)]).exit_code == 0
-    assert np.abs(np.asarray(Image.open(zero)).astype(int) - np.asarray(Image.open(root / "photo.png")).astype(int)).max() <= 1
-    assert runner.invoke(app, [*base, "-s", "Cubism", "--preserve-color", "-o", str(tmp_path / "pc.png")]).exit_code == 0
-    for extra, message in [(["--contact-sheet"], "need the PyTorch model"),
-                           (["-s", "Cubism", "--strength", "2"], "between 0 and 1")]:
+    assert (
+        np.abs(
+            np.asarray(Image.open(zero)).astype(int) - np.asarray(Image.open(root / "photo.png")).astype(int)
+        ).max()
+        <= 1
+    )
+    assert (
+        runner.invoke(
+            app, [*base, "-s", "Cubism", "--preserve-color", "-o", str(tmp_path / "pc.png")]
+        ).exit_code
+        == 0
+    )
+    for extra, message in [
+        (["--contact-sheet"], "need the PyTorch model"),
+        (["-s", "Cubism", "--strength", "2"], "between 0 and 1"),
+    ]:
         result = runner.invoke(app, [*base, *extra, "-o", str(tmp_path / "x.png")])
         assert result.exit_code == 2 and message in result.output, result.output
-    result = runner.invoke(app, ["stylize", str(root / "photo.png"), "-s", "Cubism", "--onnx",
-                                 str(tmp_path / "none.onnx"), "-o", str(tmp_path / "y.png")])
+    result = runner.invoke(
+        app,
+        [
+            "stylize",
+            str(root / "photo.png"),
+            "-s",
+            "Cubism",
+            "--onnx",
+            str(tmp_path / "none.onnx"),
+            "-o",
+            str(tmp_path / "y.png"),
+        ],
+    )
     assert result.exit_code == 2 and "export-onnx" in result.output

@@ -36,7 +36,12 @@ def _build(tmp_path: Path, name: str = "run", autoencoder: Path | None = None, s
     out = tmp_path / name
     build_manifests(store, out / "splits", out / "manifests", params)
     result = build_train_set(
-        params, store, out / "manifests", out / "splits", autoencoder or tmp_path / "missing.pt", out / "train",
+        params,
+        store,
+        out / "manifests",
+        out / "splits",
+        autoencoder or tmp_path / "missing.pt",
+        out / "train",
         device=torch.device("cpu"),
     )
     return store, out, result
@@ -48,10 +53,16 @@ def _per_style(labels: np.ndarray) -> dict[str, int]:
 
 
 def test_fill_only_raises_the_small_styles_to_the_target_and_keeps_the_large(tmp_path):
-    store, out, result = _build(tmp_path, sampling=20, sampling_method="smote",
-                                resample={"val_fraction": 0.1, "fill_only": True})
+    store, out, result = _build(
+        tmp_path, sampling=20, sampling_method="smote", resample={"val_fraction": 0.1, "fill_only": True}
+    )
     images, rows, labels = open_train_set(store, out / "train")
-    assert _per_style(labels) == {"Impressionism": 27, "Realism": 20, "Action_painting": 20, "Pointillism": 20}
+    assert _per_style(labels) == {
+        "Impressionism": 27,
+        "Realism": 20,
+        "Action_painting": 20,
+        "Pointillism": 20,
+    }
     n = len(open_images(store))
     synthetic = rows >= n
     # Pointillism has one image: nothing to interpolate, so it is repeated (and reported), not SMOTEd.
@@ -88,8 +99,13 @@ def test_synthetic_rows_appear_only_in_the_classifiers_train_manifest(tmp_path):
     n = len(open_images(store))
     rows, _ = read_manifest(out / "train" / "train.csv")
     assert (rows >= n).sum() > 0
-    for manifest in [out / "splits" / "train.csv", out / "splits" / "val.csv", out / "splits" / "test.csv",
-                     out / "manifests" / "train.csv", out / "manifests" / "test.csv"]:
+    for manifest in [
+        out / "splits" / "train.csv",
+        out / "splits" / "val.csv",
+        out / "splits" / "test.csv",
+        out / "manifests" / "train.csv",
+        out / "manifests" / "test.csv",
+    ]:
         assert (read_manifest(manifest)[0] < n).all(), manifest
 
 
@@ -97,8 +113,10 @@ def test_pixel_smote_interpolates_between_two_images_of_the_same_style(tmp_path)
     store, out, _ = _build(tmp_path, sampling="max", sampling_method="smote")
     images, rows, labels = open_train_set(store, out / "train")
     n = len(images.store)
-    real = {c: np.asarray(images.store[np.unique(rows[(labels == c) & (rows < n)])], dtype=np.float64)
-            for c in np.unique(labels)}
+    real = {
+        c: np.asarray(images.store[np.unique(rows[(labels == c) & (rows < n)])], dtype=np.float64)
+        for c in np.unique(labels)
+    }
     checked = 0
     for row, c in zip(rows[rows >= n][:20], labels[rows >= n][:20]):
         x = images.synthetic[row - n].astype(np.float64).ravel()
@@ -122,7 +140,9 @@ def test_deterministic_for_a_seed_and_different_for_another(tmp_path):
     _, out_c, _ = _build(tmp_path, "c", sampling="max", sampling_method="smote", seed=7)
     files = ("train.csv", "synthetic.npy", "meta.json")
     assert all((out_a / "train" / f).read_bytes() == (out_b / "train" / f).read_bytes() for f in files)
-    assert (out_a / "train" / "synthetic.npy").read_bytes() != (out_c / "train" / "synthetic.npy").read_bytes()
+    assert (out_a / "train" / "synthetic.npy").read_bytes() != (
+        out_c / "train" / "synthetic.npy"
+    ).read_bytes()
 
 
 def test_random_method_ignores_the_autoencoder_byte_for_byte(tmp_path):
@@ -175,8 +195,14 @@ def test_smote_class_reduces_k_for_tiny_styles_and_refuses_one_image():
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"oversample": {"k_neighbors": 0, "batch_size": 256, "plot_styles": 6}}, "oversample.k_neighbors: got 0"),
-        ({"sampling_method": "adasyn"}, "sampling_method: got 'adasyn'; allowed: random, smote, smote_latent"),
+        (
+            {"oversample": {"k_neighbors": 0, "batch_size": 256, "plot_styles": 6}},
+            "oversample.k_neighbors: got 0",
+        ),
+        (
+            {"sampling_method": "adasyn"},
+            "sampling_method: got 'adasyn'; allowed: random, smote, smote_latent",
+        ),
         ({"sampling_method": "smote", "sampling": "none"}, "sampling_method: smote needs a sampling target"),
     ],
 )
@@ -212,10 +238,26 @@ def test_stage_writes_train_set_metrics_and_plot(tmp_path):
     store = make_store(tmp_path)
     params_path = make_params(tmp_path, sampling=20, sampling_method="smote")
     build_manifests(store, tmp_path / "splits", tmp_path / "manifests", load_params(params_path))
-    args = ["--store", str(store), "--manifests", str(tmp_path / "manifests"), "--splits", str(tmp_path / "splits"),
-            "--autoencoder", str(tmp_path / "none.pt"), "--out", str(tmp_path / "train"),
-            "--metrics", str(tmp_path / "m.json"), "--counts", str(tmp_path / "c.json"),
-            "--plot", str(tmp_path / "p.png"), "--params", str(params_path)]
+    args = [
+        "--store",
+        str(store),
+        "--manifests",
+        str(tmp_path / "manifests"),
+        "--splits",
+        str(tmp_path / "splits"),
+        "--autoencoder",
+        str(tmp_path / "none.pt"),
+        "--out",
+        str(tmp_path / "train"),
+        "--metrics",
+        str(tmp_path / "m.json"),
+        "--counts",
+        str(tmp_path / "c.json"),
+        "--plot",
+        str(tmp_path / "p.png"),
+        "--params",
+        str(params_path),
+    ]
     result = CliRunner().invoke(load_stage("oversample").app, args)
     assert result.exit_code == 0, result.output
     assert "80 train images (27 synthetic); repeated (one real image): Pointillism" in result.output

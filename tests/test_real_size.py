@@ -41,14 +41,19 @@ def test_index_and_train_at_224_on_megapixel_jpegs(tmp_path, one_thread):
         i = order[r.relpath]
         _, upright = real_size_painting(0, i, SIZE, exif_orientation(i, 1), r.style)
         expected = np.asarray(resize_center_crop(upright, SIDE), dtype=np.int16)
-        assert np.abs(images[r.row].astype(np.int16) - expected).mean() < 4, (r.relpath, exif_orientation(i, 1))
+        assert np.abs(images[r.row].astype(np.int16) - expected).mean() < 4, (
+            r.relpath,
+            exif_orientation(i, 1),
+        )
         assert (r.width, r.height) == SIZE and r.label == LABEL_OF[r.style]
 
     train_rows, train_labels = split_rows(result.records, "train")
     test_rows, test_labels = split_rows(result.records, "test")
     train, val = StoreDataset(images, train_rows, train_labels), StoreDataset(images, test_rows, test_labels)
     x, y = train[0]
-    assert x.shape == (3, SIDE, SIDE) and x.dtype == torch.float32 and 0 <= float(x.min()) <= float(x.max()) <= 1
+    assert (
+        x.shape == (3, SIDE, SIDE) and x.dtype == torch.float32 and 0 <= float(x.min()) <= float(x.max()) <= 1
+    )
     cfg = dataclasses.replace(p.classifier, width=4, depth=1, epochs=1, batch_size=3, num_workers=0, nproc=1)
     run = fit(train, val, cfg, seed=0, device=CPU, progress=False)
     assert len(run.history) == 1

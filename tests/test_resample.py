@@ -228,7 +228,9 @@ def test_val_split_does_not_depend_on_sampling(tmp_path):
     for i, spec in enumerate(["none", "mean", 0.5]):
         params = load_params(make_params(tmp_path, sampling=spec))
         build_manifests(store, tmp_path / f"s{i}", tmp_path / f"m{i}", params)
-        vals.append({name: (tmp_path / f"s{i}" / name).read_bytes() for name in ("train.csv", "val.csv", "test.csv")})
+        vals.append(
+            {name: (tmp_path / f"s{i}" / name).read_bytes() for name in ("train.csv", "val.csv", "test.csv")}
+        )
     # the splits everything but the classifier reads are byte-identical whatever the sampling
     assert vals[0] == vals[1] == vals[2]
 
@@ -253,8 +255,20 @@ def test_stage_writes_manifests_metrics_and_plot(tmp_path):
     )
     out.mkdir(parents=True)
     (out / "stale.csv").write_text("row,label\n")  # the old set is replaced whole
-    args = ["--store", str(store), "--splits", str(splits), "--out", str(out), "--metrics", str(metrics),
-            "--counts", str(counts), "--plot", str(plot)]
+    args = [
+        "--store",
+        str(store),
+        "--splits",
+        str(splits),
+        "--out",
+        str(out),
+        "--metrics",
+        str(metrics),
+        "--counts",
+        str(counts),
+        "--plot",
+        str(plot),
+    ]
     result = CliRunner().invoke(load_stage().app, args + ["--params", str(params)])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["test.csv", "train.csv"]

@@ -21,13 +21,16 @@ def native_bf16(monkeypatch):
     return set_native
 
 
-@pytest.mark.parametrize(("native", "env", "expected"), [
-    (True, None, torch.bfloat16),  # native bf16: trains in bf16 by default
-    (True, "0", None),             # ... unless switched off
-    (True, "1", torch.bfloat16),
-    (False, None, None),           # emulated bf16 is slower than fp32: never used
-    (False, "1", None),
-])
+@pytest.mark.parametrize(
+    ("native", "env", "expected"),
+    [
+        (True, None, torch.bfloat16),  # native bf16: trains in bf16 by default
+        (True, "0", None),  # ... unless switched off
+        (True, "1", torch.bfloat16),
+        (False, None, None),  # emulated bf16 is slower than fp32: never used
+        (False, "1", None),
+    ],
+)
 def test_train_autocast_on_cpu(native_bf16, monkeypatch, native, env, expected):
     native_bf16(native)
     if env is None:
@@ -60,8 +63,13 @@ def test_bf16_training_step_keeps_float32_weights_and_learns(native_bf16):
     """Under bf16 autocast the conv runs in bf16, but weights, gradients and the loss stay float32."""
     native_bf16(True)
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
-                              torch.nn.Flatten(), torch.nn.Linear(8, 2)).to(memory_format=torch.channels_last)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(8, 2),
+    ).to(memory_format=torch.channels_last)
     seen = []
 
     def loss_fn(model, batch):

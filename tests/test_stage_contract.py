@@ -36,8 +36,9 @@ STAGES = sorted(stage_deps.load_stages())
 
 def test_every_stage_lists_its_import_closure():
     diff = stage_deps.differences()
-    assert not diff, "dvc.yaml deps differ from the import closure (fix with `python tools/stage_deps.py --write`): " + "; ".join(
-        f"{name}: missing {missing}, extra {extra}" for name, (missing, extra) in diff.items()
+    assert not diff, (
+        "dvc.yaml deps differ from the import closure (fix with `python tools/stage_deps.py --write`): "
+        + "; ".join(f"{name}: missing {missing}, extra {extra}" for name, (missing, extra) in diff.items())
     )
 
 
@@ -79,8 +80,16 @@ def test_only_the_classifier_reads_the_resampled_manifests():
     stages = stage_deps.load_stages()
     readers = {name for name, s in stages.items() if "data/manifests" in s.get("deps", [])}
     assert readers == {"oversample", "evaluate_classifier"}
-    assert {name for name, s in stages.items() if "data/oversampled" in s.get("deps", [])} == {"train_classifier"}
-    for name in ("train_autoencoder", "cluster_latents", "train_embedder", "train_transfer", "evaluate_transfer"):
+    assert {name for name, s in stages.items() if "data/oversampled" in s.get("deps", [])} == {
+        "train_classifier"
+    }
+    for name in (
+        "train_autoencoder",
+        "cluster_latents",
+        "train_embedder",
+        "train_transfer",
+        "evaluate_transfer",
+    ):
         assert "data/splits" in stages[name]["deps"], name
 
 
@@ -105,7 +114,10 @@ def test_the_classifier_reaches_the_autoencoder_only_through_oversample():
 def _stage(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(REPO / "stages" / script), *args],
-        cwd=cwd, capture_output=True, text=True, timeout=120,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -115,8 +127,22 @@ def test_bad_param_value_is_one_line_and_exit_2(tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(raw))
     proc = _stage(
-        "resample.py", "--store", "s", "--splits", "a", "--out", "b", "--metrics", "m.json", "--counts", "c.json",
-        "--plot", "p.png", "--params", str(params), cwd=tmp_path,
+        "resample.py",
+        "--store",
+        "s",
+        "--splits",
+        "a",
+        "--out",
+        "b",
+        "--metrics",
+        "m.json",
+        "--counts",
+        "c.json",
+        "--plot",
+        "p.png",
+        "--params",
+        str(params),
+        cwd=tmp_path,
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
@@ -145,15 +171,33 @@ def test_every_stage_reports_params_errors_in_one_line(tmp_path, script):
     result = CliRunner().invoke(app, [*options, "--params", str(params)])
     assert result.exit_code == 2, result.output[-2000:]
     assert result.stderr.strip().splitlines() == [
-        "error: classifer: unknown key; allowed keys: " + ", ".join(f.name for f in dataclasses.fields(Params))
+        "error: classifer: unknown key; allowed keys: "
+        + ", ".join(f.name for f in dataclasses.fields(Params))
     ]
 
 
 def test_missing_input_is_one_line(tmp_path):
     proc = _stage(
-        "evaluate_classifier.py", "--store", "nowhere", "--manifests", "m", "--model", "missing.pt",
-        "--metrics", "a.json", "--per-class", "b.json", "--predictions", "p.csv", "--confusion-png", "c.png",
-        "--recall-png", "r.png", "--params", str(REPO / "params.yaml"), cwd=tmp_path,
+        "evaluate_classifier.py",
+        "--store",
+        "nowhere",
+        "--manifests",
+        "m",
+        "--model",
+        "missing.pt",
+        "--metrics",
+        "a.json",
+        "--per-class",
+        "b.json",
+        "--predictions",
+        "p.csv",
+        "--confusion-png",
+        "c.png",
+        "--recall-png",
+        "r.png",
+        "--params",
+        str(REPO / "params.yaml"),
+        cwd=tmp_path,
     )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error: ")
@@ -207,8 +251,12 @@ def test_training_iterates_the_loader_once_per_epoch():
             return iter([(torch.ones(2, 3),)])
 
     model = torch.nn.Linear(3, 1)
-    trainer = Trainer(model, lambda net, b: net(b[0]).pow(2).mean(), torch.optim.SGD(model.parameters(), lr=0.1),
-                      device=torch.device("cpu"))
+    trainer = Trainer(
+        model,
+        lambda net, b: net(b[0]).pow(2).mean(),
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        device=torch.device("cpu"),
+    )
     loader = CountingLoader()
     result = trainer.fit(loader, 3, progress=True)
     assert loader.iterations == 3 and len(result.step_logs) == 3
@@ -236,7 +284,8 @@ def test_make_repro_compares_every_metric_but_the_wall_time():
     dvc.yaml except the classifier's wall time, so an empty diff still means identical numbers."""
     declared = {
         next(iter(m)) if isinstance(m, dict) else m
-        for s in stage_deps.load_stages().values() for m in s.get("metrics", [])
+        for s in stage_deps.load_stages().values()
+        for m in s.get("metrics", [])
     }
     text = (REPO / "Makefile").read_text().replace("\\\n", " ")
     listed = set(re.search(r"^REPRO_METRICS = (.*)$", text, re.M).group(1).split())

@@ -26,10 +26,24 @@ LAYERS = ["relu1_1", "relu2_1"]
 def tiny_checkpoint(path, style_dim: int = 6, seed: int = 0) -> StyleTransferNet:
     net = tiny_transfer_net(seed, style_dim=style_dim)
     targets = {"relu1_1": torch.rand(len(STYLES), 128), "relu2_1": torch.rand(len(STYLES), 256)}
-    params = {"style_layers": LAYERS, "content_layer": "relu2_1", "content_weight": 1.0, "style_weight": 3.0,
-              "tv_weight": 1e-4}
-    save_checkpoint(path, net, net.args, STYLES, params=params, image_size=16, vgg_source="auto",
-                    style_targets=targets, style_scales=style_scales(targets))
+    params = {
+        "style_layers": LAYERS,
+        "content_layer": "relu2_1",
+        "content_weight": 1.0,
+        "style_weight": 3.0,
+        "tv_weight": 1e-4,
+    }
+    save_checkpoint(
+        path,
+        net,
+        net.args,
+        STYLES,
+        params=params,
+        image_size=16,
+        vgg_source="auto",
+        style_targets=targets,
+        style_scales=style_scales(targets),
+    )
     return net
 
 
@@ -54,8 +68,10 @@ def files(tmp_path_factory):
 
 
 def _run(files, *args: str):
-    return runner.invoke(app, ["stylize", str(files / "photo.png"), "--model", str(files / "transfer.pt"),
-                               "--size", "0", *args])
+    return runner.invoke(
+        app,
+        ["stylize", str(files / "photo.png"), "--model", str(files / "transfer.pt"), "--size", "0", *args],
+    )
 
 
 def _read(path) -> np.ndarray:
@@ -116,8 +132,20 @@ def st_load(files):
 
 def test_contact_sheet_has_the_original_and_every_style_labelled(files):
     out = files / "sheet.png"
-    result = runner.invoke(app, ["stylize", str(files / "photo.png"), "--model", str(files / "transfer.pt"),
-                                 "--size", "32", "--contact-sheet", "-o", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "stylize",
+            str(files / "photo.png"),
+            "--model",
+            str(files / "transfer.pt"),
+            "--size",
+            "32",
+            "--contact-sheet",
+            "-o",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert Image.open(out).size[0] > 600
     fig = contact_sheet_figure(torch.rand(3, 8, 10), torch.rand(len(STYLES), 3, 8, 10))
@@ -129,13 +157,24 @@ def test_contact_sheet_has_the_original_and_every_style_labelled(files):
 def test_style_from_a_folder_writes_a_small_reusable_blendable_style_file(files):
     style_file = files / "mine.style.pt"
     out = files / "learned.png"
-    result = _run(files, "--style-from", str(files / "mine"), "--save-style", str(style_file),
-                  "--style-steps", "20", "-o", str(out))
+    result = _run(
+        files,
+        "--style-from",
+        str(files / "mine"),
+        "--save-style",
+        str(style_file),
+        "--style-steps",
+        "20",
+        "-o",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     assert style_file.stat().st_size < 4096  # a vector and a few plain values, not a network
     payload = torch.load(style_file, weights_only=True)
     assert payload["kind"] == "artstyle-style" and payload["images"] == 3
-    assert payload["vector"].shape == (6,)  # the fitted style vector: a point in the network's embedding space
+    assert payload["vector"].shape == (
+        6,
+    )  # the fitted style vector: a point in the network's embedding space
 
     again = files / "again.png"
     assert _run(files, "-s", str(style_file), "-o", str(again)).exit_code == 0
@@ -143,7 +182,10 @@ def test_style_from_a_folder_writes_a_small_reusable_blendable_style_file(files)
 
     blend = files / "blend.png"
     assert _run(files, "-s", f"{style_file}:0.5,Cubism:0.5", "-o", str(blend)).exit_code == 0
-    assert np.abs(_read(blend) - _read(out)).mean() > 0.5 and np.abs(_read(blend) - _read(files / "s1.png")).mean() > 0.5
+    assert (
+        np.abs(_read(blend) - _read(out)).mean() > 0.5
+        and np.abs(_read(blend) - _read(files / "s1.png")).mean() > 0.5
+    )
 
 
 def test_fitting_lowers_the_style_loss(files):
@@ -155,11 +197,14 @@ def test_fitting_lowers_the_style_loss(files):
     assert contents.shape[1:] == (3, 16, 16) and len(contents) == 16
 
 
-@pytest.mark.parametrize("case, message", [
-    ("missing", "not a folder"),
-    ("empty", "no images"),
-    ("unreadable", "cannot read"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing", "not a folder"),
+        ("empty", "no images"),
+        ("unreadable", "cannot read"),
+    ],
+)
 def test_bad_style_folders_are_one_line_errors(files, tmp_path, case, message):
     folder = tmp_path / case
     if case != "missing":
@@ -187,7 +232,11 @@ def test_bad_style_files_are_one_line_errors(files, tmp_path):
 
 
 def test_exactly_one_of_style_style_from_and_contact_sheet(files):
-    for args in ([], ["-s", "Cubism", "--contact-sheet"], ["-s", "Cubism", "--style-from", str(files / "mine")]):
+    for args in (
+        [],
+        ["-s", "Cubism", "--contact-sheet"],
+        ["-s", "Cubism", "--style-from", str(files / "mine")],
+    ):
         result = _run(files, *args, "-o", str(files / "z.png"))
         assert result.exit_code == 2 and "exactly one of" in result.output, args
 

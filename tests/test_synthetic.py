@@ -15,8 +15,9 @@ from artstyle.synthetic.generate import class_counts, generate_dataset, render_i
 
 
 def tiny(workers: int = 1, size: int = 24) -> SynthesizeParams:
-    return SynthesizeParams(train_images=60, test_images=30, min_train=2, min_test=1, image_size=size,
-                            workers=workers, seed=0)
+    return SynthesizeParams(
+        train_images=60, test_images=30, min_train=2, min_test=1, image_size=size, workers=workers, seed=0
+    )
 
 
 def tree_bytes(root) -> dict[str, bytes]:
@@ -66,13 +67,19 @@ def test_every_style_renders_a_valid_rgb_image(style):
 def test_same_inputs_same_pixels_and_every_input_matters():
     a = render_image(42, "train", "Pointillism", 5, 32)
     assert np.array_equal(a, render_image(42, "train", "Pointillism", 5, 32))
-    for other in (render_image(43, "train", "Pointillism", 5, 32), render_image(42, "test", "Pointillism", 5, 32),
-                  render_image(42, "train", "Pointillism", 6, 32)):
+    for other in (
+        render_image(43, "train", "Pointillism", 5, 32),
+        render_image(42, "test", "Pointillism", 5, 32),
+        render_image(42, "train", "Pointillism", 6, 32),
+    ):
         assert not np.array_equal(a, other)
 
 
 def test_styles_differ_at_the_same_seed_and_index():
-    imgs = [render_image(0, "train", s, 0, 24).astype(int) for s in ("Cubism", "Analytical_Cubism", "Synthetic_Cubism")]
+    imgs = [
+        render_image(0, "train", s, 0, 24).astype(int)
+        for s in ("Cubism", "Analytical_Cubism", "Synthetic_Cubism")
+    ]
     assert all(np.abs(imgs[i] - imgs[j]).mean() > 5 for i in range(3) for j in range(i + 1, 3))
 
 

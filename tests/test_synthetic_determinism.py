@@ -208,8 +208,14 @@ def run_variant(workers: int, overrides: dict[str, str]) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in PLATFORM_VARS}
     env.update(overrides)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), *filter(None, [env.get("PYTHONPATH")])])
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(workers)], env=env,
-                          capture_output=True, text=True, timeout=300, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", str(workers)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -221,14 +227,20 @@ def results() -> dict[str, dict]:
 
 def explain(result: dict) -> str:
     """Which styles' pixels or files differ from the committed digests, and with what software."""
-    bad_pixels = [s for s, d in result["styles"].items() if d["pixels"][:16] != STYLE_DIGESTS.get(s, ("", ""))[0]]
-    bad_files = [s for s, d in result["styles"].items() if d["files"][:16] != STYLE_DIGESTS.get(s, ("", ""))[1]]
+    bad_pixels = [
+        s for s, d in result["styles"].items() if d["pixels"][:16] != STYLE_DIGESTS.get(s, ("", ""))[0]
+    ]
+    bad_files = [
+        s for s, d in result["styles"].items() if d["files"][:16] != STYLE_DIGESTS.get(s, ("", ""))[1]
+    ]
     only_encoding = [s for s in bad_files if s not in bad_pixels]
-    return (f"\n  pixels differ for {len(bad_pixels)} of {len(result['styles'])} styles: {bad_pixels}"
-            f"\n  PNG bytes differ with the same pixels (encoder) for: {only_encoding}"
-            f"\n  pixels {result['pixels']}\n  files  {result['files']}"
-            f"\n  software: {result['versions']} (requirements.lock pins numpy and pillow)"
-            "\n  if the generator changed on purpose: python tests/test_synthetic_determinism.py --print-constants")
+    return (
+        f"\n  pixels differ for {len(bad_pixels)} of {len(result['styles'])} styles: {bad_pixels}"
+        f"\n  PNG bytes differ with the same pixels (encoder) for: {only_encoding}"
+        f"\n  pixels {result['pixels']}\n  files  {result['files']}"
+        f"\n  software: {result['versions']} (requirements.lock pins numpy and pillow)"
+        "\n  if the generator changed on purpose: python tests/test_synthetic_determinism.py --print-constants"
+    )
 
 
 # --- the tests -----------------------------------------------------------------------------------
@@ -246,9 +258,12 @@ def test_rendered_subset_matches_the_committed_hash(results, variant):
 def test_platform_maths_probe_is_the_same_under_every_variant(results):
     probes = {name: r["maths"] for name, r in results.items()}
     if len(set(probes.values())) != 1:
-        pytest.fail("float32-level results of the generator's maths depend on threads, numpy's SIMD dispatch or "
-                    "the BLAS kernel (use float64 and elementwise products, not @ or float32 transcendental "
-                    "ufuncs):\n" + "\n".join(f"  {v[:16]}  {k}" for k, v in probes.items()), pytrace=False)
+        pytest.fail(
+            "float32-level results of the generator's maths depend on threads, numpy's SIMD dispatch or "
+            "the BLAS kernel (use float64 and elementwise products, not @ or float32 transcendental "
+            "ufuncs):\n" + "\n".join(f"  {v[:16]}  {k}" for k, v in probes.items()),
+            pytrace=False,
+        )
 
 
 def test_the_committed_digests_are_complete():
@@ -272,11 +287,20 @@ def test_one_changed_pixel_changes_the_hash_and_is_named(tmp_path, monkeypatch):
         return img
 
     monkeypatch.setitem(generate.RECIPES, "Ukiyo_e", nudged)
-    generate.generate_dataset(tmp_path / "s", SynthesizeParams(**SUBSET, workers=1, seed=SEED), seed=SEED, samples_per_style=0,
-                              progress=False)
+    generate.generate_dataset(
+        tmp_path / "s",
+        SynthesizeParams(**SUBSET, workers=1, seed=SEED),
+        seed=SEED,
+        samples_per_style=0,
+        progress=False,
+    )
     digests = tree_digests(tmp_path / "s")
-    result = {"styles": digests, "pixels": combined(digests, "pixels"), "files": combined(digests, "files"),
-              "versions": {}}
+    result = {
+        "styles": digests,
+        "pixels": combined(digests, "pixels"),
+        "files": combined(digests, "files"),
+        "versions": {},
+    }
     assert result["pixels"] != PIXELS_SHA256 and result["files"] != FILES_SHA256
     message = explain(result)
     assert "pixels differ for 1 of 27 styles: ['Ukiyo_e']" in message, message

@@ -103,8 +103,10 @@ def test_style_rows_are_distinct_per_class_and_cover_only_present_styles():
     rows = np.arange(2 * NUM_CLASSES).repeat(2)  # every row oversampled twice
     labels = (np.arange(2 * NUM_CLASSES) % NUM_CLASSES).repeat(2)
     picked = pick_style_rows(rows, labels, per_class=5, seed=0)
-    assert all(len(v) == 2 and len(set(v)) == 2 and (labels[np.searchsorted(rows, v)] == c).all()
-               for c, v in picked.items())
+    assert all(
+        len(v) == 2 and len(set(v)) == 2 and (labels[np.searchsorted(rows, v)] == c).all()
+        for c, v in picked.items()
+    )
     assert sorted(picked) == list(range(NUM_CLASSES))
     subset = pick_style_rows(rows[labels > 24], labels[labels > 24], per_class=5, seed=0)
     assert sorted(subset) == [25, 26]  # a style without images has no target: it is left out
@@ -154,11 +156,14 @@ def test_style_descriptors_place_similar_styles_close():
     assert torch.equal(d, style_descriptors(targets, dim=8, seed=0))
 
 
-@pytest.mark.parametrize("args", [
-    {"channels": [4, 8, 16, 32]},  # one more downsampling than the default, narrower
-    {"channels": [4, 8, 16]},  # the default layout, narrower
-    {"channels": [6], "residual_blocks": 0},  # no downsampling at all
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"channels": [4, 8, 16, 32]},  # one more downsampling than the default, narrower
+        {"channels": [4, 8, 16]},  # the default layout, narrower
+        {"channels": [6], "residual_blocks": 0},  # no downsampling at all
+    ],
+)
 @pytest.mark.parametrize("hw", [(16, 16), (13, 29)])
 def test_layouts_keep_the_size_and_give_finite_images(args, hw):
     torch.manual_seed(0)
@@ -175,7 +180,11 @@ def test_reference_layout_is_the_first_network():
     from artstyle.bench.reference import REFERENCE_ARGS, reference_net
 
     ref = reference_net()
-    assert ref.channels == (16, 32, 64) and REFERENCE_ARGS["kernel"] == 9 and REFERENCE_ARGS["upsample"] == "nearest"
+    assert (
+        ref.channels == (16, 32, 64)
+        and REFERENCE_ARGS["kernel"] == 9
+        and REFERENCE_ARGS["upsample"] == "nearest"
+    )
     assert ref.to_rgb.kernel_size == (9, 9) and ref.encoder[0].conv.kernel_size == (9, 9)
     assert ref.encoder[0].conv.out_channels == 16
     x = torch.rand(1, 3, 13, 18)
@@ -221,8 +230,9 @@ def test_style_descriptors_of_a_subset_leave_absent_rows_zero():
     assert d.shape == (NUM_CLASSES, 4) and torch.isfinite(d).all()
     assert d[[3, 9, 20]].abs().sum() > 0 and d[[0, 1, 2, 26]].abs().sum() == 0
     assert torch.equal(d[[3, 9, 20]], style_descriptors({"relu1_1": targets["relu1_1"][[3, 9, 20]]}, 4, 0))
-    assert torch.equal(style_descriptors(targets, 4, 0, styles=tuple(range(NUM_CLASSES))),
-                       style_descriptors(targets, 4, 0))
+    assert torch.equal(
+        style_descriptors(targets, 4, 0, styles=tuple(range(NUM_CLASSES))), style_descriptors(targets, 4, 0)
+    )
     one = style_descriptors(targets, dim=4, seed=0, styles=(5,))  # one style: defined, no NaN
     assert torch.isfinite(one).all()
 
@@ -239,7 +249,9 @@ def test_style_pyramid_levels_are_the_statistics_of_the_downsampled_images():
     rows = {0: np.array([0, 1]), 3: np.array([2, 4])}
     vgg = VGGFeatures(last="relu2_1").eval()
     layers = ["relu1_1", "relu2_1"]
-    targets = style_targets(vgg, images, rows, layers, torch.device("cpu"), statistic=mean_std, pyramid=(1, 2))
+    targets = style_targets(
+        vgg, images, rows, layers, torch.device("cpu"), statistic=mean_std, pyramid=(1, 2)
+    )
     assert set(targets) == {"relu1_1", "relu2_1", "relu1_1@2", "relu2_1@2"}
     assert pyramid_key("relu2_1", 1) == "relu2_1" and pyramid_key("relu2_1", 4) == "relu2_1@4"
     with torch.no_grad():
@@ -266,8 +278,9 @@ def _painting_fixture():
     layers, pyramid, cpu = ["relu1_1", "relu2_1"], (1, 2), torch.device("cpu")
     targets = style_targets(vgg, images, rows, layers, cpu, statistic=mean_std, pyramid=pyramid)
     scales = style_scales(targets, (1, 4, 6))
-    stats, owner = painting_statistics(vgg, images, rows, layers, cpu, batch_size=4, statistic=mean_std,
-                                       pyramid=pyramid)
+    stats, owner = painting_statistics(
+        vgg, images, rows, layers, cpu, batch_size=4, statistic=mean_std, pyramid=pyramid
+    )
     return images, rows, vgg, layers, pyramid, targets, scales, stats, owner
 
 
@@ -304,7 +317,9 @@ def test_target_reliability_is_one_minus_own_over_other_distance():
         far[k][owner == 1] = targets[k][1] + torch.tensor([[1.0], [-1.0]]) * 100 * scales[k] ** 0.5
     assert target_reliability(far, owner, targets, scales, (1, 4, 6))[1] == 0
     # one style: nothing to compare with, the average is all there is
-    assert target_reliability(stats, owner, targets, scales, (4,)).tolist() == [1.0 if i == 4 else 0.0 for i in range(NUM_CLASSES)]
+    assert target_reliability(stats, owner, targets, scales, (4,)).tolist() == [
+        1.0 if i == 4 else 0.0 for i in range(NUM_CLASSES)
+    ]
 
 
 def test_style_loss_weights_scale_down_only_the_less_reliable_styles():
@@ -316,8 +331,9 @@ def test_style_loss_weights_scale_down_only_the_less_reliable_styles():
     torch.testing.assert_close(w[[2, 5, 9, 11]], torch.tensor([1.0, 1.0, 0.3 / 0.45, 0.0]))
     assert w.sum() == w[[2, 5, 9, 11]].sum()  # untrained styles: 0
     # no reliable style at all: nothing to compare against, every trained style keeps its loss
-    assert style_loss_weights(torch.zeros(NUM_CLASSES), (1, 3)).tolist() == [1.0 if i in (1, 3) else 0.0
-                                                                           for i in range(NUM_CLASSES)]
+    assert style_loss_weights(torch.zeros(NUM_CLASSES), (1, 3)).tolist() == [
+        1.0 if i in (1, 3) else 0.0 for i in range(NUM_CLASSES)
+    ]
 
 
 def test_pyramid_style_distance_is_the_per_image_loss():

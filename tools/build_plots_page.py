@@ -50,7 +50,10 @@ def fetch(name: str, version: str, member: str, workdir: Path) -> tuple[str, str
     """(minified bundle, license text) of ``name@version`` from the npm registry."""
     out = subprocess.run(
         ["npm", "pack", f"{name}@{version}", "--silent"],
-        cwd=workdir, check=True, capture_output=True, text=True,
+        cwd=workdir,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split()[-1]
     with tarfile.open(workdir / out) as tar:
         code = tar.extractfile(f"package/{member}").read().decode("utf-8")

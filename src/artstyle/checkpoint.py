@@ -82,7 +82,9 @@ def load_model(
     recorded = ckpt.get("model_class")
     if isinstance(cls, Mapping):
         if recorded not in cls:
-            raise CheckpointError(f"{path}: holds a {recorded or 'model of no recorded class'}, expected one of {', '.join(cls)}")
+            raise CheckpointError(
+                f"{path}: holds a {recorded or 'model of no recorded class'}, expected one of {', '.join(cls)}"
+            )
         cls = cls[recorded]
     elif recorded is not None and recorded != cls.__name__:
         raise CheckpointError(f"{path}: holds a {recorded}, expected a {cls.__name__}")

@@ -1,7 +1,7 @@
 """The ``artstyle`` command: user-facing tools on top of the pipeline's trained models.
 
-    artstyle stylize photo.jpg --style Cubism -o out.png
-    artstyle stylize photo.jpg --style Cubism:0.5,Ukiyo_e:0.5 -o blend.png
+artstyle stylize photo.jpg --style Cubism -o out.png
+artstyle stylize photo.jpg --style Cubism:0.5,Ukiyo_e:0.5 -o blend.png
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from artstyle.styles import ALIASES, NUM_CLASSES, STYLES, UnknownStyleError, can
 # grid at the same size, so the committed picture shows what a user gets.
 DEFAULT_SIZE = 512
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Art-style tools for the artstyle pipeline.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Art-style tools for the artstyle pipeline."
+)
 
 
 @app.callback()
@@ -70,9 +72,11 @@ def _fail(message: str) -> None:
 
 
 def _unknown_style(spec: str) -> str:
-    return (f"unknown style in {spec!r}. Valid styles: {', '.join(STYLES)}. "
-            f"Aliases: {', '.join(f'{a}={c}' for a, c in sorted(ALIASES.items()))}. "
-            "A style file from --style-from ends in .pt")
+    return (
+        f"unknown style in {spec!r}. Valid styles: {', '.join(STYLES)}. "
+        f"Aliases: {', '.join(f'{a}={c}' for a, c in sorted(ALIASES.items()))}. "
+        "A style file from --style-from ends in .pt"
+    )
 
 
 @app.command()
@@ -80,36 +84,51 @@ def stylize(
     image: Path = typer.Argument(..., help="input image (any size, any format Pillow reads)"),
     output: Path = typer.Option(..., "--output", "-o", help="output image; the format follows the extension"),
     style: str = typer.Option(
-        None, "--style", "-s",
+        None,
+        "--style",
+        "-s",
         help="a style name (e.g. Cubism, Ukiyo_e), a style file from --style-from (mine.style.pt), or a blend "
         "'Cubism:0.5,mine.style.pt:0.5' (weights are normalised)",
     ),
     model: Path = typer.Option(Path("models/transfer.pt"), "--model", "-m", help="transfer checkpoint"),
     size: int = typer.Option(
-        DEFAULT_SIZE, "--size", min=0,
+        DEFAULT_SIZE,
+        "--size",
+        min=0,
         help="resize so the short side is SIZE pixels (aspect kept) before stylizing; 0 = the input's own size",
     ),
     texture_scale: float = typer.Option(
-        None, "--texture-scale", min=1.0,
+        None,
+        "--texture-scale",
+        min=1.0,
         help="brush strokes this many times larger: the network runs at SIZE / SCALE and is upsampled. "
         "Default: SIZE / (4 x the training size), at least 1, so strokes keep the size relative to the picture "
         "they had on 4x-training-size paintings",
     ),
     strength: float = typer.Option(1.0, "--strength", help="0 = the original, 1 = fully stylized (default)"),
-    preserve_color: bool = typer.Option(False, "--preserve-color", help="keep the input's colours (luminance-only)"),
+    preserve_color: bool = typer.Option(
+        False, "--preserve-color", help="keep the input's colours (luminance-only)"
+    ),
     contact_sheet: bool = typer.Option(
-        False, "--contact-sheet", help="write one sheet of IMAGE in every style the network learned (all 27 by default), labelled",
+        False,
+        "--contact-sheet",
+        help="write one sheet of IMAGE in every style the network learned (all 27 by default), labelled",
     ),
     style_from: Path = typer.Option(
-        None, "--style-from",
+        None,
+        "--style-from",
         help="learn a new style from the paintings in this folder (only its conditioning is fitted) and use it",
     ),
     save_style: Path = typer.Option(
-        None, "--save-style", help="where --style-from writes the style file (default: <folder name>.style.pt)",
+        None,
+        "--save-style",
+        help="where --style-from writes the style file (default: <folder name>.style.pt)",
     ),
     style_steps: int = typer.Option(150, "--style-steps", min=1, help="optimiser steps for --style-from"),
     onnx: Path = typer.Option(
-        None, "--onnx", help="run this exported network (`artstyle export-onnx`) with ONNX Runtime, without PyTorch",
+        None,
+        "--onnx",
+        help="run this exported network (`artstyle export-onnx`) with ONNX Runtime, without PyTorch",
     ),
 ) -> None:
     """Repaint IMAGE in a style (or a blend of styles) with the trained transfer network."""
@@ -138,8 +157,10 @@ def stylize(
         _fail(f"--style-from {style_from}: not a folder")
     if onnx is not None:
         if contact_sheet or style_from is not None or files:
-            _fail("--onnx runs named styles and their blends; --contact-sheet, --style-from and style files "
-                  "need the PyTorch model (drop --onnx)")
+            _fail(
+                "--onnx runs named styles and their blends; --contact-sheet, --style-from and style files "
+                "need the PyTorch model (drop --onnx)"
+            )
         try:
             _stylize_onnx(image, output, weights, onnx, size, texture_scale, strength, preserve_color)
         except UserError as e:
@@ -147,8 +168,21 @@ def stylize(
         return
     # Heavy imports after argument checks, so mistakes are reported instantly.
     try:
-        _stylize(image, output, weights, files, model, size, texture_scale, strength, preserve_color,
-                 contact_sheet, style_from, save_style, style_steps)
+        _stylize(
+            image,
+            output,
+            weights,
+            files,
+            model,
+            size,
+            texture_scale,
+            strength,
+            preserve_color,
+            contact_sheet,
+            style_from,
+            save_style,
+            style_steps,
+        )
     except UserError as e:
         _fail(str(e))
 
@@ -161,8 +195,9 @@ def _stylize_onnx(image, output, weights, onnx, size, texture_scale, strength, p
     runner = OnnxStylizer(onnx)
     im = io.resize_short(io.read_image(image), size)
     scale = texture_scale or io.default_texture_scale(min(im.size), runner.image_size)
-    out = runner.stylize(im, runner.blend(weights), strength=strength, preserve_color=preserve_color,
-                         texture_scale=scale)
+    out = runner.stylize(
+        im, runner.blend(weights), strength=strength, preserve_color=preserve_color, texture_scale=scale
+    )
     io.save_image(out, output)
     mix = ", ".join(f"{STYLES[i]} {w / sum(weights):.2f}" for i, w in enumerate(weights) if w > 0)
     typer.echo(f"{output}: {out.width}x{out.height} in {mix} (ONNX Runtime)")
@@ -187,8 +222,21 @@ def export_onnx_cmd(
     typer.echo(f"{output}: {len(meta['styles'])} styles, style vectors of {meta['style_dim']} numbers")
 
 
-def _stylize(image, output, weights, files, model, size, texture_scale, strength, preserve_color,
-             contact_sheet, style_from, save_style, style_steps) -> None:
+def _stylize(
+    image,
+    output,
+    weights,
+    files,
+    model,
+    size,
+    texture_scale,
+    strength,
+    preserve_color,
+    contact_sheet,
+    style_from,
+    save_style,
+    style_steps,
+) -> None:
     import torch
     from tqdm import tqdm
 
@@ -211,7 +259,9 @@ def _stylize(image, output, weights, files, model, size, texture_scale, strength
         # Every style the network learned: all 27 for the default pipeline.
         outs = [st.stylize(net, x, torch.tensor([i]), **kw)[0] for i in tqdm(trained, desc="styles")]
         names = [STYLES[i] for i in trained]
-        save_figure(output, contact_sheet_figure(x[0], torch.stack(outs), names, title=f"{image.name} in every style"))
+        save_figure(
+            output, contact_sheet_figure(x[0], torch.stack(outs), names, title=f"{image.name} in every style")
+        )
         typer.echo(f"{output}: {image.name} in {len(names)} styles")
         return
 
@@ -219,11 +269,19 @@ def _stylize(image, output, weights, files, model, size, texture_scale, strength
         paintings = [st.read_image(p) for p in st.list_images(style_from)]
         contents = st.fitting_contents(x, int(ckpt["image_size"]), scale)
         with tqdm(total=style_steps, desc=f"learning {style_from.name}") as bar:
-            fitted = st.fit_style(net, ckpt, paintings, contents, steps=style_steps,
-                                  progress=lambda i, loss: (bar.update(1), bar.set_postfix(loss=f"{loss:.3f}")))
+            fitted = st.fit_style(
+                net,
+                ckpt,
+                paintings,
+                contents,
+                steps=style_steps,
+                progress=lambda i, loss: (bar.update(1), bar.set_postfix(loss=f"{loss:.3f}")),
+            )
         path = save_style or Path(f"{style_from.resolve().name}.style.pt")
         st.save_style(path, fitted, style_from.resolve().name, net)
-        typer.echo(f"{path}: style from {fitted.images} paintings in {style_from} (reuse it with --style {path})")
+        typer.echo(
+            f"{path}: style from {fitted.images} paintings in {style_from} (reuse it with --style {path})"
+        )
         files = [(path, 1.0)]
 
     vectors, total = torch.zeros(net.style_dim), 0.0

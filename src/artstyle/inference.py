@@ -70,7 +70,11 @@ def _to_cpu(out: Any) -> Any:
 
 @torch.no_grad()
 def iterate(
-    fn: Callable[[Any], Any], batches: Iterable[Any], device: torch.device, *, desc: str | None = None,
+    fn: Callable[[Any], Any],
+    batches: Iterable[Any],
+    device: torch.device,
+    *,
+    desc: str | None = None,
     total: int | None = None,
 ) -> Iterator[tuple[Any, Any]]:
     """Yield ``(fn(batch on device) as float32 CPU, batch)`` for every batch (a progress bar with ``desc``)."""
@@ -81,7 +85,11 @@ def iterate(
 
 
 def predict(
-    fn: Callable[[Any], torch.Tensor], batches: Iterable[Any], device: torch.device, *, desc: str | None = None,
+    fn: Callable[[Any], torch.Tensor],
+    batches: Iterable[Any],
+    device: torch.device,
+    *,
+    desc: str | None = None,
     total: int | None = None,
 ) -> torch.Tensor:
     """All of ``fn``'s outputs concatenated along the batch axis (float32, CPU); empty if no batches."""
@@ -90,8 +98,11 @@ def predict(
 
 
 def predict_labelled(
-    model: torch.nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], device: torch.device,
-    *, desc: str | None = None,
+    model: torch.nn.Module,
+    loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    device: torch.device,
+    *,
+    desc: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(outputs float32 [N, ...], labels int64 [N]) of ``model`` (in eval mode) over an (x, y) loader.
 

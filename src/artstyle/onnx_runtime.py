@@ -44,10 +44,17 @@ def export_onnx(model_path: str | Path, out_path: str | Path, opset: int = 18) -
     dim = torch.export.Dim
     with torch.no_grad():
         program = torch.onnx.export(
-            net, (x, table[:1]), input_names=["image", "style"], output_names=["out"], opset_version=opset,
-            dynamic_shapes={"x": {2: dim("height", min=1, max=16384), 3: dim("width", min=1, max=16384)},
-                            "style": None},
-            dynamo=True, verbose=False,
+            net,
+            (x, table[:1]),
+            input_names=["image", "style"],
+            output_names=["out"],
+            opset_version=opset,
+            dynamic_shapes={
+                "x": {2: dim("height", min=1, max=16384), 3: dim("width", min=1, max=16384)},
+                "style": None,
+            },
+            dynamo=True,
+            verbose=False,
         )
     model = program.model_proto
     meta = {
@@ -74,7 +81,9 @@ class OnnxStylizer:
         try:
             import onnxruntime as ort
         except ModuleNotFoundError:
-            raise InputError('--onnx needs onnxruntime: pip install "artstyle[onnx]" (or drop --onnx)') from None
+            raise InputError(
+                '--onnx needs onnxruntime: pip install "artstyle[onnx]" (or drop --onnx)'
+            ) from None
         path = Path(path)
         if not path.is_file():
             raise InputError(f"ONNX model {path} not found: make it with `artstyle export-onnx -o {path}`")
@@ -113,8 +122,15 @@ class OnnxStylizer:
         out = self.session.run(["out"], {"image": x, "style": style.reshape(1, -1).astype(np.float32)})[0]
         return out[..., :h, :w]
 
-    def stylize(self, im: Image.Image, style: np.ndarray, *, strength: float = 1.0, preserve_color: bool = False,
-                texture_scale: float = 1.0) -> Image.Image:
+    def stylize(
+        self,
+        im: Image.Image,
+        style: np.ndarray,
+        *,
+        strength: float = 1.0,
+        preserve_color: bool = False,
+        texture_scale: float = 1.0,
+    ) -> Image.Image:
         """As :func:`artstyle.stylize.stylize`, with Pillow doing the resampling and the colour maths."""
         check_strength(strength)
         small = im

@@ -117,7 +117,9 @@ class ResampleParams:
 class OversampleParams:
     k_neighbors: int = field(metadata=_range(1, 1000))  # SMOTE neighbours (fewer for styles with <= k images)
     batch_size: int = field(metadata=_range(1, 65_536))  # encoding / decoding batch for smote_latent
-    plot_styles: int = field(metadata=_range(1, 27))  # rarest oversampled styles shown in plots/oversampled.png
+    plot_styles: int = field(
+        metadata=_range(1, 27)
+    )  # rarest oversampled styles shown in plots/oversampled.png
 
 
 BACKBONE_HELP = "stylenet, vgg19, torchvision/<name> or timm/<name>"
@@ -141,7 +143,9 @@ def check_freeze(key: str, value: Any) -> str | int:
         return value
     if isinstance(value, str) and value.isdigit():
         return int(value)
-    raise ParamsError(f"{key}: got {value!r}; allowed: none, backbone, or an integer N >= 0 (last N blocks trained)")
+    raise ParamsError(
+        f"{key}: got {value!r}; allowed: none, backbone, or an integer N >= 0 (last N blocks trained)"
+    )
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,9 @@ class ClassifierParams:
     warmup_epochs: float = field(metadata=_range(0.0, 10_000))
     label_smoothing: float = field(metadata=_range(0.0, 1.0, hi_open=True))
     class_weights: str = field(
-        metadata=_choices("none", "total_over_count_over_classes", "total_over_count", "one_over_count", "balanced")
+        metadata=_choices(
+            "none", "total_over_count_over_classes", "total_over_count", "one_over_count", "balanced"
+        )
     )
     sampler: str = field(metadata=_choices("none", "weighted"))
     logit_adjustment: bool
@@ -182,7 +188,9 @@ class ClassifierParams:
 class EvaluateClassifierParams:
     batch_size: int = field(metadata=_range(1, 65_536))
     histogram_bins: int = field(metadata=_range(2, 256))  # per channel, for the colour-histogram baseline
-    minority_classes: int = field(metadata=_range(1, 27))  # how many smallest training classes minority_recall averages
+    minority_classes: int = field(
+        metadata=_range(1, 27)
+    )  # how many smallest training classes minority_recall averages
 
 
 @dataclass(frozen=True)
@@ -205,7 +213,9 @@ class ClusterParams:
     n_components: int = field(metadata=_range(2, 100_000))
     k: int = field(metadata=_range(0, 100_000))  # 0 = number of classes
     n_init: int = field(metadata=_range(1, 1000))
-    features: str = field(metadata=_choices("flat", "pooled", "flat+pooled"))  # which latent features are clustered
+    features: str = field(
+        metadata=_choices("flat", "pooled", "flat+pooled")
+    )  # which latent features are clustered
     normalize: bool  # L2-normalise the latents' PCA coordinates before KMeans (cosine geometry)
     batch_size: int = field(metadata=_range(1, 65_536))  # encoding batch
     pixel_size: int = field(metadata=_range(4, 1024))  # raw-pixel baseline downsamples to this side
@@ -213,18 +223,26 @@ class ClusterParams:
 
 @dataclass(frozen=True)
 class EmbedderParams:
-    steps: int = field(metadata=_range(0, 100_000))  # Adam steps on the 27 prototypes (0 = keep the mean latents)
+    steps: int = field(
+        metadata=_range(0, 100_000)
+    )  # Adam steps on the 27 prototypes (0 = keep the mean latents)
     batch_size: int = field(metadata=_range(1, 65_536))  # encoding batch for the per-style mean latents
     lr: float = field(metadata=_range(0.0, 10.0, lo_open=True))
     style_weight: float = field(metadata=_range(0.0, 1e12))  # Gram loss of the decoded prototype vs its style
-    latent_weight: float = field(metadata=_range(0.0, 1e12))  # keeps the prototype near the style's mean latent
+    latent_weight: float = field(
+        metadata=_range(0.0, 1e12)
+    )  # keeps the prototype near the style's mean latent
     style_layers: tuple[str, ...]
-    style_images_per_class: int = field(metadata=_range(1, 1_000_000))  # images averaged into each target Gram
+    style_images_per_class: int = field(
+        metadata=_range(1, 1_000_000)
+    )  # images averaged into each target Gram
 
 
 def check_channels(key: str, value: Any) -> tuple[int, ...]:
-    if not isinstance(value, (list, tuple)) or not value or not all(
-        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1024 for v in value
+    if (
+        not isinstance(value, (list, tuple))
+        or not value
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1024 for v in value)
     ):
         raise ParamsError(f"{key}: expected a list of 1 to 6 widths in [1, 1024], got {value!r}")
     if len(value) > 6:
@@ -233,12 +251,16 @@ def check_channels(key: str, value: Any) -> tuple[int, ...]:
 
 
 def check_pyramid(key: str, value: Any) -> tuple[int, ...]:
-    if not isinstance(value, (list, tuple)) or not value or not all(
-        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 64 for v in value
+    if (
+        not isinstance(value, (list, tuple))
+        or not value
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 64 for v in value)
     ):
         raise ParamsError(f"{key}: expected a list of downsampling factors in [1, 64], got {value!r}")
     if value[0] != 1 or len(set(value)) != len(value):
-        raise ParamsError(f"{key}: expected distinct factors starting with 1 (full resolution), got {list(value)!r}")
+        raise ParamsError(
+            f"{key}: expected distinct factors starting with 1 (full resolution), got {list(value)!r}"
+        )
     return tuple(value)
 
 
@@ -257,11 +279,17 @@ class TransferParams:
     adversarial_weight: float = field(metadata=_range(0.0, 1e12))  # the style critic's term; 0 = no critic
     critic_width: int = field(metadata=_range(1, 1024))  # channels of the critic's first conv
     critic_lr: float = field(metadata=_range(0.0, 10.0, lo_open=True))  # the critic's Adam learning rate
-    critic_classify: float = field(metadata=_range(0.0, 1e12))  # the critic's style-classifier term (AC-GAN); 0 = off
+    critic_classify: float = field(
+        metadata=_range(0.0, 1e12)
+    )  # the critic's style-classifier term (AC-GAN); 0 = off
     content_layer: str = field(metadata=_choices("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"))
     style_layers: tuple[str, ...]  # VGG19 relu{1..5}_1; checked when the stage starts
-    style_pyramid: tuple[int, ...] = field(metadata={"check": check_pyramid})  # style matched at these downsamplings
-    style_images_per_class: int = field(metadata=_range(1, 1_000_000))  # images averaged into each style target
+    style_pyramid: tuple[int, ...] = field(
+        metadata={"check": check_pyramid}
+    )  # style matched at these downsamplings
+    style_images_per_class: int = field(
+        metadata=_range(1, 1_000_000)
+    )  # images averaged into each style target
     style_reliability: bool  # scale each style's loss by how well its target describes its paintings
     num_workers: int = field(metadata=_range(0, 256))
 
@@ -281,7 +309,9 @@ def check_style_names(key: str, value: Any) -> tuple[str, ...]:
 class EvaluateTransferParams:
     content_images: int = field(metadata=_range(1, 100_000))  # test images stylized into every style
     grid_images: int = field(metadata=_range(1, 64))  # rows of plots/transfer_grid.png
-    real_styles: tuple[str, ...] = field(metadata={"check": check_style_names})  # columns of plots/transfer_real.png
+    real_styles: tuple[str, ...] = field(
+        metadata={"check": check_style_names}
+    )  # columns of plots/transfer_real.png
 
 
 @dataclass(frozen=True)
@@ -370,7 +400,9 @@ def _build(cls: type, raw: dict[str, Any], prefix: str = "") -> Any:
     missing = [name for name in fields if name not in raw]
     if missing:
         raise ParamsError(f"{prefix}{missing[0]}: missing key (every key of params.yaml is required)")
-    values = {name: _check_value(prefix + name, hints[name], raw[name], f.metadata) for name, f in fields.items()}
+    values = {
+        name: _check_value(prefix + name, hints[name], raw[name], f.metadata) for name, f in fields.items()
+    }
     return cls(**values)
 
 

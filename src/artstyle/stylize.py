@@ -120,14 +120,23 @@ def fitting_contents(x: torch.Tensor, side: int, texture_scale: float = 1.0, n: 
     spread evenly over the picture (the content :func:`fit_style` learns to repaint)."""
     h, w = x.shape[-2:]
     if texture_scale > 1:
-        x = F.interpolate(x, size=(max(1, round(h / texture_scale)), max(1, round(w / texture_scale))),
-                          mode="bilinear", antialias=True, align_corners=False)
+        x = F.interpolate(
+            x,
+            size=(max(1, round(h / texture_scale)), max(1, round(w / texture_scale))),
+            mode="bilinear",
+            antialias=True,
+            align_corners=False,
+        )
     if min(x.shape[-2:]) < side:  # smaller than a crop: enlarge to exactly cover one
         f = side / min(x.shape[-2:])
-        x = F.interpolate(x, size=(max(side, round(x.shape[-2] * f)), max(side, round(x.shape[-1] * f))),
-                          mode="bilinear", align_corners=False)
+        x = F.interpolate(
+            x,
+            size=(max(side, round(x.shape[-2] * f)), max(side, round(x.shape[-1] * f))),
+            mode="bilinear",
+            align_corners=False,
+        )
     h, w = x.shape[-2:]
-    k = max(1, round(n ** 0.5))
+    k = max(1, round(n**0.5))
     tops = np.linspace(0, h - side, k).round().astype(int)
     lefts = np.linspace(0, w - side, k).round().astype(int)
     return torch.cat([x[..., t : t + side, c : c + side] for t in tops for c in lefts])
@@ -183,7 +192,9 @@ def fit_style(
     vgg = VGGFeatures(last=deepest, source=ckpt.get("vgg_source", "auto"))
     crops = square_crops(paintings, int(ckpt["image_size"]))
     with torch.no_grad():
-        stats = perceptual.pyramid_statistics(vgg, crops, layers, pyramid, perceptual.mean_std, upto=deepest_style)
+        stats = perceptual.pyramid_statistics(
+            vgg, crops, layers, pyramid, perceptual.mean_std, upto=deepest_style
+        )
         targets = {k: t.mean(0, keepdim=True) for k, t in stats.items()}
     scales = {k: ckpt["style_scales"][k] for k in targets}
 
@@ -202,10 +213,13 @@ def fit_style(
             c_target = getattr(vgg(x, upto=c_layer), c_layer)
         out = net(x, z.expand(len(x), -1))
         f = vgg(out, upto=deepest)
-        stats = perceptual.pyramid_statistics(vgg, out, layers, pyramid, perceptual.mean_std, upto=deepest_style,
-                                              full=f)
+        stats = perceptual.pyramid_statistics(
+            vgg, out, layers, pyramid, perceptual.mean_std, upto=deepest_style, full=f
+        )
         expanded = {k: t.expand_as(stats[k]) for k, t in targets.items()}
-        style = perceptual.pyramid_style_loss(stats, expanded, scales, layers, pyramid)  # training's style term
+        style = perceptual.pyramid_style_loss(
+            stats, expanded, scales, layers, pyramid
+        )  # training's style term
         content = perceptual.content_loss(getattr(f, c_layer), c_target)
         loss = cw * content + sw * style + tvw * perceptual.tv_loss(out)
         opt.zero_grad(set_to_none=True)
@@ -257,10 +271,14 @@ def load_style(path: str | Path, net: StyleTransferNet) -> tuple[torch.Tensor, l
         raise InputError(f"{path}: not a style file (make one with `artstyle stylize --style-from DIR`)")
     vector = payload["vector"].float().flatten()
     if vector.numel() != net.style_dim:
-        raise InputError(f"{path}: a style of {vector.numel()} numbers, but this network's styles have "
-                         f"{net.style_dim}: it was fitted for another network")
+        raise InputError(
+            f"{path}: a style of {vector.numel()} numbers, but this network's styles have "
+            f"{net.style_dim}: it was fitted for another network"
+        )
     warnings = []
     if payload.get("model_fingerprint") != model_fingerprint(net):
-        warnings.append(f"{path} was fitted against another version of the network: refit it "
-                        "(--style-from) if the result looks wrong")
+        warnings.append(
+            f"{path} was fitted against another version of the network: refit it "
+            "(--style-from) if the result looks wrong"
+        )
     return vector, warnings

@@ -30,7 +30,9 @@ def resize_short(im: Image.Image, size: int) -> Image.Image:
     if not size or min(im.size) == size:
         return im
     scale = size / min(im.size)
-    return im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.LANCZOS)
+    return im.resize(
+        (max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.LANCZOS
+    )
 
 
 def save_image(im: Image.Image, path: str | Path) -> None:
@@ -89,8 +91,10 @@ def check_trained(weights: list[float], trained: list[int] | tuple[int, ...]) ->
     missing = [STYLES[i] for i, w in enumerate(weights) if w > 0 and i not in trained]
     if missing:
         known = ", ".join(STYLES[i] for i in trained)
-        raise InputError(f"style {', '.join(missing)} not trained: this network's data had no training images "
-                         f"of it (trained styles: {known})")
+        raise InputError(
+            f"style {', '.join(missing)} not trained: this network's data had no training images "
+            f"of it (trained styles: {known})"
+        )
 
 
 def check_strength(strength: float) -> float:

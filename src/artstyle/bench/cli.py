@@ -51,21 +51,54 @@ def summary_lines(results: dict[str, dict[str, Any]]) -> list[str]:
     ix = results.get("index")  # absent from a bench.json written before the index section existed
     span = f"{sc['rows'][-1]['scale']}x vs {sc['rows'][0]['scale']}x"
     rows = [
-        *([(f"stylize {s['end_to_end_size']} px end to end", f"{s['end_to_end_ms']:.0f} ms",
-            f"< {s['end_to_end_target_ms']:g} ms  "
-            f"{'met' if s['end_to_end_ms'] < s['end_to_end_target_ms'] else 'NOT met'}")] if "end_to_end_ms" in s else []),
-        ("data: store / PIL loader images/s", f"{d['ratio']:.1f}x",
-         f">= {d['ratio_target']:g}x  {verdict(d['ratio'], d['ratio_target'])}"),
-        ("train: end to end / compute only", f"{t['efficiency']:.3f}",
-         f">= {t['efficiency_target']:g}  {verdict(t['efficiency'], t['efficiency_target'])}"),
-        *((f"train {r['image_size']} px images/s: e2e / compute", f"{r['end_to_end_images_per_s']:,.0f} / "
-           f"{r['compute_only_images_per_s']:,.0f}", f"(efficiency {r['efficiency']:.3f})") for r in t.get("sizes", [])),
+        *(
+            [
+                (
+                    f"stylize {s['end_to_end_size']} px end to end",
+                    f"{s['end_to_end_ms']:.0f} ms",
+                    f"< {s['end_to_end_target_ms']:g} ms  "
+                    f"{'met' if s['end_to_end_ms'] < s['end_to_end_target_ms'] else 'NOT met'}",
+                )
+            ]
+            if "end_to_end_ms" in s
+            else []
+        ),
+        (
+            "data: store / PIL loader images/s",
+            f"{d['ratio']:.1f}x",
+            f">= {d['ratio_target']:g}x  {verdict(d['ratio'], d['ratio_target'])}",
+        ),
+        (
+            "train: end to end / compute only",
+            f"{t['efficiency']:.3f}",
+            f">= {t['efficiency_target']:g}  {verdict(t['efficiency'], t['efficiency_target'])}",
+        ),
+        *(
+            (
+                f"train {r['image_size']} px images/s: e2e / compute",
+                f"{r['end_to_end_images_per_s']:,.0f} / {r['compute_only_images_per_s']:,.0f}",
+                f"(efficiency {r['efficiency']:.3f})",
+            )
+            for r in t.get("sizes", [])
+        ),
         (f"stylize {s['size']}x{s['size']}, batch 1", f"{s['ms_per_image']:.2f} ms", "(reported)"),
-        ("stylize: reference network / this one", f"{s['min_speedup']:.2f}x",
-         f">= {s['speedup_target']:g}x  {verdict(s['min_speedup'], s['speedup_target'])} (worst of "
-         f"{', '.join(str(r['size']) for r in s['rows'])} px)"),
-        *([(f"index: draft() / full decode to {ix['image_size']} px", f"{ix['speedup']:.2f}x",
-            f">= {ix['speedup_target']:g}x  {verdict(ix['speedup'], ix['speedup_target'])}")] if ix else []),
+        (
+            "stylize: reference network / this one",
+            f"{s['min_speedup']:.2f}x",
+            f">= {s['speedup_target']:g}x  {verdict(s['min_speedup'], s['speedup_target'])} (worst of "
+            f"{', '.join(str(r['size']) for r in s['rows'])} px)",
+        ),
+        *(
+            [
+                (
+                    f"index: draft() / full decode to {ix['image_size']} px",
+                    f"{ix['speedup']:.2f}x",
+                    f">= {ix['speedup_target']:g}x  {verdict(ix['speedup'], ix['speedup_target'])}",
+                )
+            ]
+            if ix
+            else []
+        ),
         (f"index linearity ({span})", format_linearity(sc["index_linearity"]), "1.0 = linear"),
         (f"train linearity ({span})", format_linearity(sc["train_linearity"]), "1.0 = linear"),
     ]
@@ -92,9 +125,12 @@ STYLIZE_SIZES = typer.Option("256,512", help="comma-separated sides of the squar
 END_TO_END = typer.Option(1024, min=0, help="side of the JPEG stylized end to end (0 = skip)")
 WORKDIR = typer.Option(None, help="where the scaled trees are rendered (default: the system temp dir)")
 TRAIN_SIZES = typer.Option(
-    "", help="comma-separated image sizes to train at besides the store's, e.g. 64,128,224 (default: the store's only)"
+    "",
+    help="comma-separated image sizes to train at besides the store's, e.g. 64,128,224 (default: the store's only)",
 )
-SUBSET = typer.Option(512, min=1, help="train images of --root indexed at each --sizes size other than the store's")
+SUBSET = typer.Option(
+    512, min=1, help="train images of --root indexed at each --sizes size other than the store's"
+)
 INDEX_IMAGES = typer.Option(500, min=1, help="JPEGs of 1-2 megapixels made for the index benchmark")
 INDEX_SIZE = typer.Option(224, min=16, help="side the index benchmark decodes to")
 
@@ -161,11 +197,20 @@ def _report(key: str, results: dict[str, Any]) -> dict[str, Any]:
     return r
 
 
-def _bench_train(p: Params, store: Path, manifest: Path, root: Path, sizes: list[int], **options: Any) -> dict[str, Any]:
+def _bench_train(
+    p: Params, store: Path, manifest: Path, root: Path, sizes: list[int], **options: Any
+) -> dict[str, Any]:
     """:func:`bench_train` with the params file's classifier, seed and index settings."""
     return bench_train(
-        store, manifest, p.classifier, p.seed, sizes=sizes, root=root, max_pixels=p.index.max_pixels,
-        index_workers=p.index.workers, **options,
+        store,
+        manifest,
+        p.classifier,
+        p.seed,
+        sizes=sizes,
+        root=root,
+        max_pixels=p.index.max_pixels,
+        index_workers=p.index.workers,
+        **options,
     )
 
 
@@ -189,7 +234,13 @@ def data(
     _require_store(store)
     _require(root, ROOT_HINT)
     r = bench_data(
-        store, root, batch_size=batch_size, images=images, repeats=repeats, min_seconds=min_seconds, threads=threads
+        store,
+        root,
+        batch_size=batch_size,
+        images=images,
+        repeats=repeats,
+        min_seconds=min_seconds,
+        threads=threads,
     )
     merge_json(out, "data", _report("data", r))
 
@@ -221,8 +272,19 @@ def train(
     if size_list:
         _require(root, ROOT_HINT)
     r = _bench_train(
-        p, store, manifest, root, size_list, steps=steps, warmup=warmup, repeats=repeats, min_seconds=min_seconds,
-        device=runtime.pick_device(device), compile=compile, subset=subset, workdir=workdir,
+        p,
+        store,
+        manifest,
+        root,
+        size_list,
+        steps=steps,
+        warmup=warmup,
+        repeats=repeats,
+        min_seconds=min_seconds,
+        device=runtime.pick_device(device),
+        compile=compile,
+        subset=subset,
+        workdir=workdir,
     )
     merge_json(out, "train", _report("train", r))
 
@@ -242,8 +304,15 @@ def stylize(
     """Transfer network latency at each of SIZES (square, batch 1) against the reference network,
     and one image end to end (key 'stylize')."""
     _require(model, TRANSFER_HINT)
-    r = bench_stylize(model, _parse_sizes(sizes), repeats, warmup, runtime.pick_device(device), compile,
-                      end_to_end_size=end_to_end_size or None)
+    r = bench_stylize(
+        model,
+        _parse_sizes(sizes),
+        repeats,
+        warmup,
+        runtime.pick_device(device),
+        compile,
+        end_to_end_size=end_to_end_size or None,
+    )
     merge_json(out, "stylize", _report("stylize", r))
 
 
@@ -262,8 +331,13 @@ def scaling(
 ) -> None:
     """Index and training-epoch time at 1x..4x the dataset, and their linearity (key 'scaling')."""
     r = bench_scaling(
-        load_params(params), _parse_scales(scales), base_train_images=base_train_images,
-        base_test_images=base_test_images, warmup=warmup, device=runtime.pick_device(device), compile=compile,
+        load_params(params),
+        _parse_scales(scales),
+        base_train_images=base_train_images,
+        base_test_images=base_test_images,
+        warmup=warmup,
+        device=runtime.pick_device(device),
+        compile=compile,
         workdir=workdir,
     )
     merge_json(out, "scaling", _report("scaling", r))
@@ -277,7 +351,9 @@ def index(
     repeats: int = typer.Option(3, min=1, help="timed rounds per method, alternated (median reported)"),
     min_seconds: float = typer.Option(0.0, min=0.0, help="...and at least this long per method"),
     seed: int = typer.Option(0, help="seed of the benchmark JPEGs (sizes, grain, paintings)"),
-    workdir: Path | None = typer.Option(None, help="where the JPEGs are written (default: the system temp dir)"),
+    workdir: Path | None = typer.Option(
+        None, help="where the JPEGs are written (default: the system temp dir)"
+    ),
     out: Path = OUT,
 ) -> None:
     """decode_bytes with JPEG draft() vs a full-size decode on 1-2 MP JPEGs: images/s, speedup and
@@ -290,11 +366,14 @@ def index(
 @stage
 def backbones(
     store: Path = STORE,
-    manifests: Path = typer.Option(Path("data/manifests"), help="the classifier's manifests (train.csv, test.csv)"),
+    manifests: Path = typer.Option(
+        Path("data/manifests"), help="the classifier's manifests (train.csv, test.csv)"
+    ),
     params: Path = PARAMS,
     seconds: float = typer.Option(DEFAULT_SECONDS, min=0.0, help="training wall time per configuration"),
     backbones: str = typer.Option(
-        DEFAULT_BACKBONES, help="comma-separated configurations (see artstyle.bench.backbones), e.g. stylenet,vgg19@3"
+        DEFAULT_BACKBONES,
+        help="comma-separated configurations (see artstyle.bench.backbones), e.g. stylenet,vgg19@3",
     ),
     calibration_steps: int = typer.Option(3, min=1, help="timed steps that size each run to the budget"),
     device: str | None = DEVICE,
@@ -308,7 +387,12 @@ def backbones(
     for name in ("train.csv", "test.csv"):
         _require(manifests / name, MANIFEST_HINT.format(option="--manifests"))
     r = bench_backbones(
-        p, store, manifests, seconds=seconds, backbones=configs, calibration_steps=calibration_steps,
+        p,
+        store,
+        manifests,
+        seconds=seconds,
+        backbones=configs,
+        calibration_steps=calibration_steps,
         device=runtime.pick_device(device),
     )
     merge_json(out, "backbones", _report("backbones", r))
@@ -355,19 +439,46 @@ def all_(
     typer.echo("== data: store loader vs PIL decode per item")
     results["data"] = _report("data", bench_data(store, root, min_seconds=min_seconds))
     typer.echo("\n== train: classifier end to end vs compute only")
-    results["train"] = _report("train", _bench_train(
-        p, store, manifest, root, size_list, steps=train_steps, min_seconds=min_seconds, device=dev,
-        compile=compile, subset=subset, workdir=workdir,
-    ))
+    results["train"] = _report(
+        "train",
+        _bench_train(
+            p,
+            store,
+            manifest,
+            root,
+            size_list,
+            steps=train_steps,
+            min_seconds=min_seconds,
+            device=dev,
+            compile=compile,
+            subset=subset,
+            workdir=workdir,
+        ),
+    )
     typer.echo("\n== stylize: transfer latency")
-    results["stylize"] = _report("stylize", bench_stylize(
-        model, _parse_sizes(stylize_sizes), device=dev, compile=compile, end_to_end_size=end_to_end_size or None
-    ))
+    results["stylize"] = _report(
+        "stylize",
+        bench_stylize(
+            model,
+            _parse_sizes(stylize_sizes),
+            device=dev,
+            compile=compile,
+            end_to_end_size=end_to_end_size or None,
+        ),
+    )
     typer.echo(f"\n== scaling: index and training epoch at {', '.join(f'{s}x' for s in scale_list)}")
-    results["scaling"] = _report("scaling", bench_scaling(
-        p, scale_list, base_train_images=base_train_images, base_test_images=base_test_images,
-        device=dev, compile=compile, workdir=workdir,
-    ))
+    results["scaling"] = _report(
+        "scaling",
+        bench_scaling(
+            p,
+            scale_list,
+            base_train_images=base_train_images,
+            base_test_images=base_test_images,
+            device=dev,
+            compile=compile,
+            workdir=workdir,
+        ),
+    )
     typer.echo(f"\n== index: decode_bytes draft() vs full decode, 1-2 MP JPEGs to {index_size} px")
     results["index"] = _report("index", bench_index(index_images, index_size, workdir=workdir))
 

@@ -25,7 +25,9 @@ def _dtype_name(ctx: Any) -> str:
     return str(ctx.fast_dtype).removeprefix("torch.") if isinstance(ctx, torch.autocast) else "off"
 
 
-def describe_runtime(device: torch.device, *, compiled: bool = False, pin_memory: bool = False) -> dict[str, Any]:
+def describe_runtime(
+    device: torch.device, *, compiled: bool = False, pin_memory: bool = False
+) -> dict[str, Any]:
     """How a figure was measured: device, torch build, threads, and the CUDA speed-ups in effect.
 
     The autocast and memory-format entries are read from :mod:`artstyle.runtime` itself rather than
@@ -38,7 +40,9 @@ def describe_runtime(device: torch.device, *, compiled: bool = False, pin_memory
     autocast = runtime.autocast(device)  # inference precision; training's is train_autocast
     return {
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if cuda else (platform.processor() or platform.machine()),
+        "device_name": torch.cuda.get_device_name(device)
+        if cuda
+        else (platform.processor() or platform.machine()),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),

@@ -90,9 +90,11 @@ def bench_data(
     # hf_parquet stores name rows "<shard>.parquet#<row>": no file per image for PIL to open.
     parquet = [r.relpath for r in chosen if r.relpath.partition("#")[0].endswith(".parquet")]
     if parquet:
-        raise InputError(f"{store_dir} was indexed from Parquet shards (e.g. {parquet[0]}), which hold no image "
-                         "file per painting; the data bench times per-file PIL decoding, so run it on an "
-                         "image-folder or ArtGAN copy of the data")
+        raise InputError(
+            f"{store_dir} was indexed from Parquet shards (e.g. {parquet[0]}), which hold no image "
+            "file per painting; the data bench times per-file PIL decoding, so run it on an "
+            "image-folder or ArtGAN copy of the data"
+        )
     missing = [r.relpath for r in chosen if not (Path(root) / r.relpath).is_file()]
     if missing:
         raise FileNotFoundError(f"{root}: {len(missing)} indexed file(s) missing, e.g. {missing[0]}")

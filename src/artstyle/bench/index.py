@@ -89,7 +89,9 @@ def real_size_painting(
     small = render_image(seed, "train", style, index, RENDER_SIZE)
     upright = Image.fromarray(small, "RGB").resize(size, Image.Resampling.BICUBIC)
     grain = rng.standard_normal((size[1], size[0], 3), dtype=np.float32) * GRAIN
-    upright = Image.fromarray(np.clip(np.asarray(upright, dtype=np.float32) + grain + 0.5, 0, 255).astype(np.uint8))
+    upright = Image.fromarray(
+        np.clip(np.asarray(upright, dtype=np.float32) + grain + 0.5, 0, 255).astype(np.uint8)
+    )
     stored, exif = upright, Image.Exif()
     if orientation != 1:
         if orientation not in _STORE_AS:
@@ -182,15 +184,19 @@ def bench_index(
 
     # Untimed pass: checks every decode, measures closeness and warms up both code paths.
     close, orientation_ok, orientation_failures = _Closeness(), 0, []
-    for i, data in enumerate(tqdm(datas, desc="bench index: compare", unit="img", leave=False, disable=not progress)):
+    for i, data in enumerate(
+        tqdm(datas, desc="bench index: compare", unit="img", leave=False, disable=not progress)
+    ):
         outs = {}
         for draft in (True, False):
             arr, w, h, reason = decode_bytes(data, image_size, MAX_PIXELS, draft=draft)
             if arr is None:
                 raise RuntimeError(f"benchmark image {i} was rejected (draft={draft}): {reason}")
             if (w, h) != sizes[i]:
-                raise RuntimeError(f"benchmark image {i}: decode_bytes reports {w}x{h}, the upright size is "
-                                   f"{sizes[i][0]}x{sizes[i][1]} (draft={draft})")
+                raise RuntimeError(
+                    f"benchmark image {i}: decode_bytes reports {w}x{h}, the upright size is "
+                    f"{sizes[i][0]}x{sizes[i][1]} (draft={draft})"
+                )
             outs[draft] = arr
         close.add(outs[True], outs[False])
         if i in uprights:
@@ -199,7 +205,9 @@ def bench_index(
             if found == [0, 0] and _nearest_transform(outs[True], outs[False]) == 0:
                 orientation_ok += 1
             else:
-                orientation_failures.append({"image": i, "orientation": orientation, "draft": found[0], "full": found[1]})
+                orientation_failures.append(
+                    {"image": i, "orientation": orientation, "draft": found[0], "full": found[1]}
+                )
 
     def decode_all(draft: bool):
         def run() -> tuple[float, int]:

@@ -17,7 +17,10 @@ from artstyle.models.transfer import ConvNormAct, StyleTransferNet
 
 CHANNELS, RESIDUAL_BLOCKS, STYLE_DIM, KERNEL = (16, 32, 64), 3, 32, 9
 REFERENCE_ARGS: dict[str, Any] = {  # reported next to the timings
-    "channels": list(CHANNELS), "residual_blocks": RESIDUAL_BLOCKS, "style_dim": STYLE_DIM, "kernel": KERNEL,
+    "channels": list(CHANNELS),
+    "residual_blocks": RESIDUAL_BLOCKS,
+    "style_dim": STYLE_DIM,
+    "kernel": KERNEL,
     "upsample": "nearest",
 }
 
@@ -39,9 +42,12 @@ class ReferenceNet(StyleTransferNet):
     def __init__(self) -> None:
         super().__init__(channels=CHANNELS, residual_blocks=RESIDUAL_BLOCKS, style_dim=STYLE_DIM)
         self.encoder[0] = ConvNormAct(3, CHANNELS[0], KERNEL, 1, STYLE_DIM)
-        self.decoder = nn.ModuleList([
-            NearestUpsampled(ConvNormAct(b, a, 3, 1, STYLE_DIM)) for a, b in reversed(list(zip(CHANNELS, CHANNELS[1:])))
-        ])
+        self.decoder = nn.ModuleList(
+            [
+                NearestUpsampled(ConvNormAct(b, a, 3, 1, STYLE_DIM))
+                for a, b in reversed(list(zip(CHANNELS, CHANNELS[1:])))
+            ]
+        )
         self.to_rgb = nn.Conv2d(CHANNELS[0], 3, KERNEL, padding=KERNEL // 2, padding_mode="reflect")
 
 

@@ -53,8 +53,15 @@ def linearity(rows: Sequence[dict[str, Any]], seconds_key: str, images_key: str)
 
 
 def _measure_scale(
-    params: Params, scale: int, base_train: int, base_test: int, workdir: Path,
-    device: torch.device, compile: bool, warmup: int, progress: bool,
+    params: Params,
+    scale: int,
+    base_train: int,
+    base_test: int,
+    workdir: Path,
+    device: torch.device,
+    compile: bool,
+    warmup: int,
+    progress: bool,
 ) -> dict[str, Any]:
     synth = dataclasses.replace(
         params.synthesize, train_images=base_train * scale, test_images=base_test * scale
@@ -73,7 +80,11 @@ def _measure_scale(
 
     rows, labels = split_rows(index.records, "train")
     bench = TrainBench(
-        StoreDataset(open_images(store), rows, labels), params.classifier, params.seed, device, compile=compile
+        StoreDataset(open_images(store), rows, labels),
+        params.classifier,
+        params.seed,
+        device,
+        compile=compile,
     )
     bench.train_from_loader(warmup)
     epoch_seconds, trained = bench.train_epoch()
@@ -119,7 +130,9 @@ def bench_scaling(
     for scale in tqdm(scales, desc="bench scaling", unit="scale", disable=not progress):
         with tempfile.TemporaryDirectory(prefix=f"artstyle-bench-{scale}x-", dir=workdir) as tmp:
             rows.append(
-                _measure_scale(params, scale, base_train, base_test, Path(tmp), device, compile, warmup, progress)
+                _measure_scale(
+                    params, scale, base_train, base_test, Path(tmp), device, compile, warmup, progress
+                )
             )
     return {
         "rows": rows,
@@ -139,7 +152,16 @@ def format_linearity(value: float | None) -> str:
 
 
 def scaling_lines(r: dict[str, Any]) -> list[str]:
-    header = ("scale", "images", "index s", "index img/s", "train imgs", "epoch s", "train img/s", "(synth s)")
+    header = (
+        "scale",
+        "images",
+        "index s",
+        "index img/s",
+        "train imgs",
+        "epoch s",
+        "train img/s",
+        "(synth s)",
+    )
     lines = [runtime_line(r), "".join(f"{h:>12}" for h in header)]
     for row in r["rows"]:
         lines.append(

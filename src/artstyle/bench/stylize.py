@@ -42,7 +42,9 @@ def _timed(fn: Callable[[], Any], device: torch.device) -> float:
 
 
 @torch.no_grad()
-def latency_ms(model: torch.nn.Module, size: int, repeats: int, device: torch.device, warmup: int = 3) -> float:
+def latency_ms(
+    model: torch.nn.Module, size: int, repeats: int, device: torch.device, warmup: int = 3
+) -> float:
     """Median milliseconds to stylize one ``size`` x ``size`` image (batch 1) after ``warmup`` untimed runs."""
     return alternated_ms({"model": model}, size, repeats, device, warmup)["model"]
 
@@ -117,8 +119,11 @@ def bench_stylize(
     net = net.to(memory_format=fmt)
     # The reference is timed in both layouts and the faster one counts: channels_last, which speeds
     # this network up, can slow the reference's 9x9 convs down, and the ratio must not gain from that.
-    refs = {"reference": fmt, "reference_contiguous": torch.contiguous_format} if fmt != torch.contiguous_format \
+    refs = (
+        {"reference": fmt, "reference_contiguous": torch.contiguous_format}
+        if fmt != torch.contiguous_format
         else {"reference": fmt}
+    )
     models = {"model": net}
     for name, layout in refs.items():
         models[name] = reference_net().to(device, memory_format=layout)
@@ -129,14 +134,16 @@ def bench_stylize(
         ms = alternated_ms(models, size, repeats, device, warmup)
         by_layout = {str(refs[name]).removeprefix("torch."): ms[name] for name in refs}
         reference = min(by_layout.values())
-        rows.append({
-            "size": size,
-            "ms_per_image": ms["model"],
-            "images_per_s": 1000.0 / ms["model"],
-            "reference_ms_per_image": reference,
-            "reference_ms_by_layout": by_layout,
-            "speedup": reference / ms["model"],
-        })
+        rows.append(
+            {
+                "size": size,
+                "ms_per_image": ms["model"],
+                "images_per_s": 1000.0 / ms["model"],
+                "reference_ms_per_image": reference,
+                "reference_ms_by_layout": by_layout,
+                "speedup": reference / ms["model"],
+            }
+        )
     result: dict[str, Any] = {
         "rows": rows,
         # The first size's figures also at the top level: the summary line and older readers use them.
@@ -164,12 +171,16 @@ def stylize_lines(r: dict[str, Any]) -> list[str]:
     rows = r.get("rows") or [r]
     lines = []
     for row in rows:
-        line = (f"stylize {row['size']}x{row['size']}, batch 1: median {row['ms_per_image']:.2f} ms over "
-                f"{r['repeats']} runs = {row['images_per_s']:.1f} images/s")
+        line = (
+            f"stylize {row['size']}x{row['size']}, batch 1: median {row['ms_per_image']:.2f} ms over "
+            f"{r['repeats']} runs = {row['images_per_s']:.1f} images/s"
+        )
         if "reference_ms_per_image" in row:
             line += f"; reference network {row['reference_ms_per_image']:.2f} ms ({row['speedup']:.2f}x)"
         lines.append(line)
     if "end_to_end_ms" in r:
-        lines.append(f"stylize a {r['end_to_end_size']} px JPEG end to end (read, stylize, write PNG; imports "
-                     f"excluded): {r['end_to_end_ms']:.0f} ms")
+        lines.append(
+            f"stylize a {r['end_to_end_size']} px JPEG end to end (read, stylize, write PNG; imports "
+            f"excluded): {r['end_to_end_ms']:.0f} ms"
+        )
     return lines + [runtime_line(r)]

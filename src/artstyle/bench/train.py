@@ -63,7 +63,13 @@ class TrainBench:
     """
 
     def __init__(
-        self, dataset: StoreDataset, cfg: ClassifierParams, seed: int, device: torch.device, *, compile: bool = False
+        self,
+        dataset: StoreDataset,
+        cfg: ClassifierParams,
+        seed: int,
+        device: torch.device,
+        *,
+        compile: bool = False,
     ) -> None:
         if len(dataset) == 0:
             raise ValueError("no training images to benchmark")
@@ -113,8 +119,17 @@ class TrainBench:
 
 
 def _rates(
-    dataset: StoreDataset, cfg: ClassifierParams, seed: int, *, steps: int, warmup: int, repeats: int,
-    min_seconds: float, device: torch.device, compile: bool, desc: str,
+    dataset: StoreDataset,
+    cfg: ClassifierParams,
+    seed: int,
+    *,
+    steps: int,
+    warmup: int,
+    repeats: int,
+    min_seconds: float,
+    device: torch.device,
+    compile: bool,
+    desc: str,
 ) -> tuple[TrainBench, dict[str, float], dict[str, int]]:
     """The two workloads' median images/s on ``dataset`` (see :func:`bench_train`) and their rounds."""
     bench = TrainBench(dataset, cfg, seed, device, compile=compile)
@@ -206,8 +221,16 @@ def bench_train(
     device = device or runtime.pick_device()
     dataset = StoreDataset.from_manifest(store_dir, manifest)
     bench, rates, rounds = _rates(
-        dataset, cfg, seed, steps=steps, warmup=warmup, repeats=repeats, min_seconds=min_seconds,
-        device=device, compile=compile, desc="bench train",
+        dataset,
+        cfg,
+        seed,
+        steps=steps,
+        warmup=warmup,
+        repeats=repeats,
+        min_seconds=min_seconds,
+        device=device,
+        compile=compile,
+        desc="bench train",
     )
     rows = []
     for size in sorted(set(sizes)):
@@ -225,12 +248,24 @@ def bench_train(
             store_rows = np.array([r.row for r in index.records], dtype=np.int64)
             labels = np.array([r.label for r in index.records], dtype=np.int64)
             sized, sized_rates, sized_rounds = _rates(
-                StoreDataset(open_images(store), store_rows, labels), cfg, seed, steps=steps, warmup=warmup,
-                repeats=repeats, min_seconds=min_seconds, device=device, compile=compile,
+                StoreDataset(open_images(store), store_rows, labels),
+                cfg,
+                seed,
+                steps=steps,
+                warmup=warmup,
+                repeats=repeats,
+                min_seconds=min_seconds,
+                device=device,
+                compile=compile,
                 desc=f"bench train {size} px",
             )
-            row = _size_row(sized, sized_rates, sized_rounds, len(store_rows),
-                            f"temporary store of {len(store_rows)} images of {root}")
+            row = _size_row(
+                sized,
+                sized_rates,
+                sized_rounds,
+                len(store_rows),
+                f"temporary store of {len(store_rows)} images of {root}",
+            )
             rows.append({**row, "index_seconds": index_seconds})
             # Its loader maps the store's file: unmap before the directory is removed (Windows
             # refuses to delete a mapped file).

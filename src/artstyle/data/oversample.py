@@ -67,7 +67,7 @@ def smote_class(x: np.ndarray, n_new: int, k_neighbors: int, random_state: int) 
     smote = SMOTE(sampling_strategy={1: n + n_new}, k_neighbors=k, random_state=random_state)
     resampled, _ = smote.fit_resample(features, labels)
     # imbalanced-learn returns the input rows first, then the new samples.
-    return resampled[len(features):], k
+    return resampled[len(features) :], k
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,9 @@ def build_train_set(
     images = open_images(store_dir)
     rows, labels = read_manifest(Path(manifests_dir) / "train.csv")
     with atomic_dir(out_dir) as tmp:
-        result = _oversample(params, images, rows, labels, splits_dir, autoencoder_path, tmp / SYNTHETIC_FILE, device)
+        result = _oversample(
+            params, images, rows, labels, splits_dir, autoencoder_path, tmp / SYNTHETIC_FILE, device
+        )
         result.summary["method"] = method
         written = len(result.synthetic)
         write_train_set(tmp, result.rows, result.labels, None, len(images), method, synthetic_rows=written)
@@ -222,8 +224,14 @@ def build_train_set(
 
 
 def _oversample(
-    params: Params, images: np.ndarray, rows: np.ndarray, labels: np.ndarray, splits_dir: str | Path,
-    autoencoder_path: str | Path, synthetic_path: Path, device: torch.device | None,
+    params: Params,
+    images: np.ndarray,
+    rows: np.ndarray,
+    labels: np.ndarray,
+    splits_dir: str | Path,
+    autoencoder_path: str | Path,
+    synthetic_path: Path,
+    device: torch.device | None,
 ) -> Oversampled:
     """:func:`synthesize` for ``params.sampling_method``, its images written to ``synthetic_path`` (a .npy)."""
     from artstyle import runtime
@@ -240,8 +248,16 @@ def _oversample(
 
     if method == "random":
         # Nothing to synthesize: the resampled manifest as it is (and no autoencoder opened).
-        return synthesize(images, rows, labels, np.zeros(NUM_CLASSES, dtype=np.int64), None,
-                          k_neighbors=params.oversample.k_neighbors, seed=params.seed, allocate=allocate)
+        return synthesize(
+            images,
+            rows,
+            labels,
+            np.zeros(NUM_CLASSES, dtype=np.int64),
+            None,
+            k_neighbors=params.oversample.k_neighbors,
+            seed=params.seed,
+            allocate=allocate,
+        )
     _, split_labels = read_manifest(Path(splits_dir) / "train.csv")
     targets = target_counts(
         np.bincount(split_labels, minlength=NUM_CLASSES), params.sampling, params.resample.fill_only
@@ -262,8 +278,15 @@ def _oversample(
         codec = latent_codec(autoencoder, params.oversample.batch_size, device)
     # No global seeding: each style's SMOTE draws come from class_random_state(seed, style).
     result = synthesize(
-        images, rows, labels, targets, codec, k_neighbors=params.oversample.k_neighbors,
-        seed=params.seed, progress=True, allocate=allocate,
+        images,
+        rows,
+        labels,
+        targets,
+        codec,
+        k_neighbors=params.oversample.k_neighbors,
+        seed=params.seed,
+        progress=True,
+        allocate=allocate,
     )
     if isinstance(result.synthetic, np.memmap):
         result.synthetic.flush()

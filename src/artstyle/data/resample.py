@@ -121,7 +121,9 @@ def counts_by_style(labels: np.ndarray) -> dict[str, int]:
     return {name: int(counts[i]) for i, name in enumerate(STYLES)}
 
 
-def build_manifests(store_dir: str | Path, splits_dir: str | Path, out_dir: str | Path, params: Params) -> dict[str, Any]:
+def build_manifests(
+    store_dir: str | Path, splits_dir: str | Path, out_dir: str | Path, params: Params
+) -> dict[str, Any]:
     """Write the splits and the classifier's resampled manifests; return the per-style counts.
 
     - ``splits_dir/{train,val,test}.csv``: the store's splits with val split off train, never
@@ -143,7 +145,10 @@ def build_manifests(store_dir: str | Path, splits_dir: str | Path, out_dir: str 
     fit_idx, val_idx = stratified_split(train_labels, params.resample.val_fraction, split_rng)
     fit_rows, fit_labels = train_rows[fit_idx], train_labels[fit_idx]
     train_idx = resample(
-        fit_labels, params.sampling, train_rng, fill_only=params.resample.fill_only,
+        fit_labels,
+        params.sampling,
+        train_rng,
+        fill_only=params.resample.fill_only,
         repeat=params.sampling_method == "random",
     )
     test_idx = resample(test_labels, params.test_sampling, test_rng)

@@ -27,8 +27,14 @@ META_FILE = "meta.json"
 
 
 def write_train_set(
-    directory: str | Path, rows: np.ndarray, labels: np.ndarray, synthetic: np.ndarray | None, store_rows: int,
-    method: str = "random", *, synthetic_rows: int | None = None,
+    directory: str | Path,
+    rows: np.ndarray,
+    labels: np.ndarray,
+    synthetic: np.ndarray | None,
+    store_rows: int,
+    method: str = "random",
+    *,
+    synthetic_rows: int | None = None,
 ) -> None:
     """Write the three files into ``directory`` (the caller makes it atomic: see ``atomic_dir``).
 
@@ -40,9 +46,13 @@ def write_train_set(
         save_npy(directory / SYNTHETIC_FILE, synthetic)
         synthetic_rows = len(synthetic)
     elif synthetic_rows is None or not (directory / SYNTHETIC_FILE).is_file():
-        raise ValueError(f"{directory}: no synthetic array given and no {SYNTHETIC_FILE} written with its row count")
-    write_json(directory / META_FILE, {"store_rows": int(store_rows), "method": method,
-                                       "synthetic_rows": int(synthetic_rows)})
+        raise ValueError(
+            f"{directory}: no synthetic array given and no {SYNTHETIC_FILE} written with its row count"
+        )
+    write_json(
+        directory / META_FILE,
+        {"store_rows": int(store_rows), "method": method, "synthetic_rows": int(synthetic_rows)},
+    )
 
 
 class StackedImages:
@@ -74,7 +84,9 @@ class StackedImages:
         return out
 
 
-def open_train_set(store_dir: str | Path, train_dir: str | Path) -> tuple[StackedImages, np.ndarray, np.ndarray]:
+def open_train_set(
+    store_dir: str | Path, train_dir: str | Path
+) -> tuple[StackedImages, np.ndarray, np.ndarray]:
     """(images, rows, labels) of ``data/oversampled``, checked against the store it was built on."""
     train_dir = Path(train_dir)
     store = open_images(store_dir)
@@ -88,5 +100,7 @@ def open_train_set(store_dir: str | Path, train_dir: str | Path) -> tuple[Stacke
     rows, labels = read_manifest(train_dir / MANIFEST_FILE)
     images = StackedImages(store, synthetic)
     if len(rows) and (rows.min() < 0 or rows.max() >= len(images)):
-        raise InputError(f"{train_dir / MANIFEST_FILE}: rows outside the store + {len(synthetic)} synthetic images")
+        raise InputError(
+            f"{train_dir / MANIFEST_FILE}: rows outside the store + {len(synthetic)} synthetic images"
+        )
     return images, rows, labels

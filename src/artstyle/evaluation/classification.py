@@ -187,7 +187,9 @@ def colour_histograms(images: np.ndarray, rows: np.ndarray, bins: int, chunk: in
         q = (batch.reshape(n, pixels, 3).astype(np.int32) * bins) >> 8  # bin of each value, 0..bins-1
         # One bincount for the whole chunk: bin id = (image * 3 + channel) * bins + q (int32: the
         # ids stay below chunk * 3 * 256).
-        image_channel = np.arange(n, dtype=np.int32)[:, None, None] * 3 + np.arange(3, dtype=np.int32)[None, None, :]
+        image_channel = (
+            np.arange(n, dtype=np.int32)[:, None, None] * 3 + np.arange(3, dtype=np.int32)[None, None, :]
+        )
         ids = image_channel * bins + q
         hist = np.bincount(ids.ravel(), minlength=n * 3 * bins).reshape(n, 3 * bins)
         out[start : start + n] = hist / pixels
@@ -238,7 +240,9 @@ def store_train_counts(store_dir: str | Path) -> np.ndarray:
     return np.bincount(np.asarray(labels, dtype=np.int64), minlength=NUM_CLASSES)
 
 
-def load_classifier(path: str | Path, device: torch.device | None = None) -> tuple[ClassifierBase, dict[str, Any]]:
+def load_classifier(
+    path: str | Path, device: torch.device | None = None
+) -> tuple[ClassifierBase, dict[str, Any]]:
     """The classifier (any backbone) and its checkpoint dict, in eval mode (``weights_only`` loading)."""
     return backbones.load_classifier(path, device)
 
@@ -287,8 +291,11 @@ def evaluate_classifier(
     if not covered.all():
         # A test image of a style with no training image measures nothing the model could learn.
         left_out = sorted({STYLES[c] for c in y_true[~covered]})
-        print(f"warning: {int((~covered).sum())} test image(s) of style(s) without training images left out: "
-              f"{', '.join(left_out)}", file=sys.stderr)
+        print(
+            f"warning: {int((~covered).sum())} test image(s) of style(s) without training images left out: "
+            f"{', '.join(left_out)}",
+            file=sys.stderr,
+        )
         logits, y_true = logits[covered], y_true[covered]
     y_pred = logits.argmax(1).astype(np.int64) if len(logits) else np.zeros(0, dtype=np.int64)
 

@@ -53,7 +53,9 @@ from artstyle.styles import NUM_CLASSES, STYLES, canonical
 from artstyle.training.style_targets import style_colour_stats
 
 
-def load_transfer(path: str | Path, device: torch.device | None = None) -> tuple[StyleTransferNet, dict[str, Any]]:
+def load_transfer(
+    path: str | Path, device: torch.device | None = None
+) -> tuple[StyleTransferNet, dict[str, Any]]:
     """The transfer network and its checkpoint dict, in eval mode on ``device`` (CPU by default)."""
     return load_model(path, StyleTransferNet, device or torch.device("cpu"))
 
@@ -68,20 +70,32 @@ def trained_styles_of(ckpt: dict[str, Any]) -> tuple[int, ...]:
     return tuple(int(i) for i in ckpt.get("trained_styles", range(NUM_CLASSES)))
 
 
-def stylize_all(model: StyleTransferNet, contents: torch.Tensor, device: torch.device, batch_size: int = 64,
-                styles: Sequence[int] = tuple(range(NUM_CLASSES))):
+def stylize_all(
+    model: StyleTransferNet,
+    contents: torch.Tensor,
+    device: torch.device,
+    batch_size: int = 64,
+    styles: Sequence[int] = tuple(range(NUM_CLASSES)),
+):
     """[N, 3, H, W] -> [N, len(styles), 3, H, W]: every content image in every style (float32, CPU)."""
     n, k = len(contents), len(styles)
     pairs_c = torch.arange(n).repeat_interleave(k)
     pairs_s = torch.tensor(list(styles)).repeat(n)
     # Batches of (content, style) pairs, gathered lazily: all N x 27 copies at once would not fit at 512 px.
     batches = ((contents[c], s) for c, s in inference.chunks((pairs_c, pairs_s), batch_size))
-    out = inference.predict(lambda b: model(*b), batches, device, desc="stylize",
-                            total=inference.n_chunks(len(pairs_c), batch_size))
+    out = inference.predict(
+        lambda b: model(*b),
+        batches,
+        device,
+        desc="stylize",
+        total=inference.n_chunks(len(pairs_c), batch_size),
+    )
     return out.view(n, k, *contents.shape[1:])
 
 
-def classify(model: torch.nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 256) -> torch.Tensor:
+def classify(
+    model: torch.nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 256
+) -> torch.Tensor:
     return inference.predict(model, inference.chunks(images, batch_size), device)
 
 
@@ -114,13 +128,21 @@ def style_distances(
         x, t = batch
         feats = vgg(x, upto=upto)
         stats = [mean_std(getattr(feats, n)) for n in layers]
-        return torch.stack([
-            style_distance(stats, [style_targets[n][k] for n in layers], [scales[n] for n in layers])
-            for k in t.T
-        ], dim=1)
+        return torch.stack(
+            [
+                style_distance(stats, [style_targets[n][k] for n in layers], [scales[n] for n in layers])
+                for k in t.T
+            ],
+            dim=1,
+        )
 
-    return inference.predict(distances, inference.chunks((images, targets), batch_size), device,
-                             desc="style distance", total=inference.n_chunks(len(images), batch_size))
+    return inference.predict(
+        distances,
+        inference.chunks((images, targets), batch_size),
+        device,
+        desc="style distance",
+        total=inference.n_chunks(len(images), batch_size),
+    )
 
 
 def match_colour(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
@@ -130,7 +152,9 @@ def match_colour(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
     flat = x.flatten(2)
     mu, sd = flat.mean(2), flat.std(2, unbiased=False).clamp_min(1e-3)
     t_mu, t_sd = colours[:, :3], colours[:, 3:]
-    return ((x - mu[..., None, None]) / sd[..., None, None] * t_sd[..., None, None] + t_mu[..., None, None]).clamp(0, 1)
+    return (
+        (x - mu[..., None, None]) / sd[..., None, None] * t_sd[..., None, None] + t_mu[..., None, None]
+    ).clamp(0, 1)
 
 
 def colour_only(contents: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
@@ -164,12 +188,16 @@ def real_picture_styles(styles: Sequence[str], trained: Sequence[int], most: int
     if len(kept) < len(wanted):
         missing = ", ".join(STYLES[i] for i in wanted if i not in trained)
         fallback = "" if kept else f"; showing {', '.join(STYLES[i] for i in list(trained)[:most])} instead"
-        print(f"warning: evaluate_transfer.real_styles {missing} not among the styles the network learned{fallback}",
-              file=sys.stderr)
+        print(
+            f"warning: evaluate_transfer.real_styles {missing} not among the styles the network learned{fallback}",
+            file=sys.stderr,
+        )
     return kept or list(trained)[:most]
 
 
-def repaint_real(model: StyleTransferNet, ckpt: dict[str, Any], styles: Sequence[str], size: int) -> RealPictures:
+def repaint_real(
+    model: StyleTransferNet, ckpt: dict[str, Any], styles: Sequence[str], size: int
+) -> RealPictures:
     """The photos that ship with our dependencies, repainted as ``artstyle stylize`` does by default
     (short side ``size``, the default texture scale) in each of ``styles`` that the network learned."""
     from artstyle import stylize as st
@@ -227,8 +255,11 @@ def evaluate_transfer(
     store = open_images(store_dir)
     # How good the judge itself is, on the whole test split (read a batch at a time).
     covered = np.isin(test_labels, judge_styles)
-    judge_pred = inference.predict(judge, inference.row_chunks(store, rows[covered], 256), device,
-                                   desc="judge").argmax(1).numpy()
+    judge_pred = (
+        inference.predict(judge, inference.row_chunks(store, rows[covered], 256), device, desc="judge")
+        .argmax(1)
+        .numpy()
+    )
     contents = to_float(store[pick_content_rows(rows, ev.content_images, params.seed)])
     n = len(contents)
     stylized = stylize_all(model, contents, device, styles=styles)
@@ -244,7 +275,9 @@ def evaluate_transfer(
     content_ssim = ssim(content_gray, grayscale(flat), reduction="none")
 
     train_rows, train_labels = read_manifest(Path(splits_dir) / "train.csv")
-    colour = colour_only(contents, style_colour_stats(store, train_rows, train_labels)[styles_t]).flatten(0, 1)
+    colour = colour_only(contents, style_colour_stats(store, train_rows, train_labels)[styles_t]).flatten(
+        0, 1
+    )
     colour_top1, _ = hit_rates(classify(judge, colour, device), target)
     colour_ssim = ssim(content_gray, grayscale(colour), reduction="none")
 

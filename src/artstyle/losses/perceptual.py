@@ -60,8 +60,14 @@ def pyramid_key(layer: str, factor: int) -> str:
 
 
 def pyramid_statistics(
-    vgg: Any, images: torch.Tensor, layers: Sequence[str], pyramid: Sequence[int], statistic: Statistic, *,
-    upto: str, full: Any = None,
+    vgg: Any,
+    images: torch.Tensor,
+    layers: Sequence[str],
+    pyramid: Sequence[int],
+    statistic: Statistic,
+    *,
+    upto: str,
+    full: Any = None,
 ) -> dict[str, torch.Tensor]:
     """``{pyramid_key(layer, f): statistic(features)}`` of ``images`` for every layer at every pyramid level f.
 
@@ -77,19 +83,28 @@ def pyramid_statistics(
 
 
 def pyramid_style_loss(
-    stats: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor],
-    scales: Mapping[str, torch.Tensor | float], layers: Sequence[str], pyramid: Sequence[int],
+    stats: Mapping[str, torch.Tensor],
+    targets: Mapping[str, torch.Tensor],
+    scales: Mapping[str, torch.Tensor | float],
+    layers: Sequence[str],
+    pyramid: Sequence[int],
 ) -> torch.Tensor:
     """The mean over the pyramid's levels of :func:`style_loss` over ``layers``: every level weighs the same."""
     levels = [[pyramid_key(name, f) for name in layers] for f in pyramid]
-    return torch.stack([
-        style_loss([stats[k] for k in keys], [targets[k] for k in keys], [scales[k] for k in keys]) for keys in levels
-    ]).mean()
+    return torch.stack(
+        [
+            style_loss([stats[k] for k in keys], [targets[k] for k in keys], [scales[k] for k in keys])
+            for keys in levels
+        ]
+    ).mean()
 
 
 def pyramid_style_distance(
-    stats: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor],
-    scales: Mapping[str, torch.Tensor | float], layers: Sequence[str], pyramid: Sequence[int],
+    stats: Mapping[str, torch.Tensor],
+    targets: Mapping[str, torch.Tensor],
+    scales: Mapping[str, torch.Tensor | float],
+    layers: Sequence[str],
+    pyramid: Sequence[int],
 ) -> torch.Tensor:
     """[B]: :func:`pyramid_style_loss` of each image on its own (every level has the same layers,
     so the mean over all keys is the mean over levels of the mean over layers)."""
@@ -97,7 +112,9 @@ def pyramid_style_distance(
     return style_distance([stats[k] for k in keys], [targets[k] for k in keys], [scales[k] for k in keys])
 
 
-def relative_mse(x: torch.Tensor, target: torch.Tensor, scale: torch.Tensor | float | None = None) -> torch.Tensor:
+def relative_mse(
+    x: torch.Tensor, target: torch.Tensor, scale: torch.Tensor | float | None = None
+) -> torch.Tensor:
     """mean((x - target)^2) / scale, with scale = mean(target^2) unless given."""
     if scale is None:
         scale = target.detach().float().pow(2).mean()
@@ -136,7 +153,8 @@ def style_distance(
 ) -> torch.Tensor:
     """Per-image style distance [B]: :func:`style_loss` of each image on its own (no batch mean)."""
     per_layer = [
-        (x.float() - t.float()).pow(2).flatten(1).mean(1) / (s + 1e-12) for x, t, s in zip(stats, targets, scales)
+        (x.float() - t.float()).pow(2).flatten(1).mean(1) / (s + 1e-12)
+        for x, t, s in zip(stats, targets, scales)
     ]
     return torch.stack(per_layer).mean(0)
 

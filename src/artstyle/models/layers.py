@@ -39,14 +39,20 @@ class Normalize(nn.Module):
 
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()
-        self.register_buffer("mean", torch.tensor([float(m) for m in mean]).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("inv_std", 1.0 / torch.tensor([float(s) for s in std]).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer(
+            "mean", torch.tensor([float(m) for m in mean]).view(1, 3, 1, 1), persistent=False
+        )
+        self.register_buffer(
+            "inv_std", 1.0 / torch.tensor([float(s) for s in std]).view(1, 3, 1, 1), persistent=False
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) * self.inv_std
 
 
-def module_blocks(root: nn.Module, taps: Sequence[str], *, from_start: bool = False) -> list[list[nn.Parameter]]:
+def module_blocks(
+    root: nn.Module, taps: Sequence[str], *, from_start: bool = False
+) -> list[list[nn.Parameter]]:
     """Split ``root``'s parameters into ordered blocks that end at the modules named in ``taps``.
 
     In module registration order (which is forward order for the libraries' models), the first

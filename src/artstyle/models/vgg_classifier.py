@@ -73,7 +73,11 @@ class VGGStyleNet(ClassifierBase):
     ) -> None:
         super().__init__()
         layers = tuple(layers)
-        if not layers or any(layer not in LAYERS for layer in layers) or list(layers) != sorted(layers, key=LAYERS.index):
+        if (
+            not layers
+            or any(layer not in LAYERS for layer in layers)
+            or list(layers) != sorted(layers, key=LAYERS.index)
+        ):
             raise ValueError(f"layers: got {layers!r}; a non-empty ordered subset of {', '.join(LAYERS)}")
         if source not in SOURCES:
             raise ValueError(f"source: got {source!r}; allowed: {', '.join(SOURCES)}")

@@ -118,15 +118,17 @@ def pca_clusters_figure(
             if size
             else f"{c}: (no test images)"
         )
-        labels_drawn.append(ax.annotate(
-            text,
-            (centers[c, 0], centers[c, 1]),
-            xytext=(4, 4),
-            textcoords="offset points",
-            fontsize=6.5,
-            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": colors[c], "alpha": 0.8},
-            zorder=4,
-        ))
+        labels_drawn.append(
+            ax.annotate(
+                text,
+                (centers[c, 0], centers[c, 1]),
+                xytext=(4, 4),
+                textcoords="offset points",
+                fontsize=6.5,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": colors[c], "alpha": 0.8},
+                zorder=4,
+            )
+        )
     _axis_labels(ax, explained, normalized)
     _separate_labels(fig, labels_drawn)
     ax.set_title(
@@ -137,9 +139,18 @@ def pca_clusters_figure(
 
 # Where a centre's label may go, in points from the centre (and its horizontal alignment), in
 # order of preference: right-up first, then the other sides, then further out.
-_LABEL_SPOTS = [(4, 4, "left"), (4, -11, "left"), (-4, 4, "right"), (-4, -11, "right"),
-                (4, 14, "left"), (4, -21, "left"), (-4, 14, "right"), (-4, -21, "right"),
-                (4, 24, "left"), (4, -31, "left")]
+_LABEL_SPOTS = [
+    (4, 4, "left"),
+    (4, -11, "left"),
+    (-4, 4, "right"),
+    (-4, -11, "right"),
+    (4, 14, "left"),
+    (4, -21, "left"),
+    (-4, 14, "right"),
+    (-4, -21, "right"),
+    (4, 24, "left"),
+    (4, -31, "left"),
+]
 
 
 def _separate_labels(fig: Figure, annotations: list) -> None:

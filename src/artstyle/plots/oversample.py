@@ -61,8 +61,14 @@ def oversampled_figure(
         fig = Figure(figsize=(6, 1.2), layout="constrained")
         ax = fig.subplots()
         ax.set_axis_off()
-        ax.text(0.5, 0.5, f"sampling_method: {method}: no synthetic images\n(oversampling repeats real images)",
-                ha="center", va="center", fontsize=10)
+        ax.text(
+            0.5,
+            0.5,
+            f"sampling_method: {method}: no synthetic images\n(oversampling repeats real images)",
+            ha="center",
+            va="center",
+            fontsize=10,
+        )
         return fig
     present = np.unique(synthetic_labels)
     real_counts = {int(c): len(np.unique(rows[(labels == c) & (rows < len(store))])) for c in present}
@@ -86,8 +92,16 @@ def oversampled_figure(
                 if r == 0:
                     ax.set_title(title, fontsize=7)
         axes[r, 0].text(
-            -0.08, 0.5, f"{STYLES[c].replace('_', ' ')}\n{real_counts[c]} real + {n_new}",
-            transform=axes[r, 0].transAxes, rotation=0, ha="right", va="center", fontsize=7,
+            -0.08,
+            0.5,
+            f"{STYLES[c].replace('_', ' ')}\n{real_counts[c]} real + {n_new}",
+            transform=axes[r, 0].transAxes,
+            rotation=0,
+            ha="right",
+            va="center",
+            fontsize=7,
         )
-    fig.suptitle(f"sampling_method: {method}: synthetic training images and their nearest real ones", fontsize=9)
+    fig.suptitle(
+        f"sampling_method: {method}: synthetic training images and their nearest real ones", fontsize=9
+    )
     return fig

@@ -18,8 +18,12 @@ def _thumb(img: np.ndarray, px: int) -> np.ndarray:
     return (img & 0xFC) | 0x02
 
 
-def contact_sheet(rows: Sequence[tuple[str, Sequence[np.ndarray]]], thumb_px: int = 64, gap: int = 4,
-                  title: str | None = "Synthetic WikiArt: samples per style") -> Figure:
+def contact_sheet(
+    rows: Sequence[tuple[str, Sequence[np.ndarray]]],
+    thumb_px: int = 64,
+    gap: int = 4,
+    title: str | None = "Synthetic WikiArt: samples per style",
+) -> Figure:
     """One row per (style, images); images HxWx3 uint8, shown at ``thumb_px`` with the style name at the left.
 
     The images go into a single mosaic (``torchvision.utils.make_grid``, white gaps) shown with one
@@ -41,13 +45,15 @@ def contact_sheet(rows: Sequence[tuple[str, Sequence[np.ndarray]]], thumb_px: in
     ]
     grid = make_grid(torch.stack(cells), nrow=cols, padding=gap, pad_value=255)
     # make_grid also frames the outside with ``gap``; the sheet's edges are the images' own.
-    mosaic = grid[:, gap: grid.shape[1] - gap, gap: grid.shape[2] - gap].permute(1, 2, 0).numpy()
+    mosaic = grid[:, gap : grid.shape[1] - gap, gap : grid.shape[2] - gap].permute(1, 2, 0).numpy()
     dpi = 110  # artstyle.fileio.save_figure default: one figure pixel per mosaic pixel
     label_in = 2.2
     h_in = mosaic.shape[0] / dpi + (0.5 if title else 0.1)
     w_in = mosaic.shape[1] / dpi + label_in
     fig = Figure(figsize=(w_in, h_in), dpi=dpi)
-    ax = fig.add_axes((label_in / w_in, 0.05 / h_in, mosaic.shape[1] / dpi / w_in, mosaic.shape[0] / dpi / h_in))
+    ax = fig.add_axes(
+        (label_in / w_in, 0.05 / h_in, mosaic.shape[1] / dpi / w_in, mosaic.shape[0] / dpi / h_in)
+    )
     ax.imshow(mosaic, interpolation="nearest")
     ax.set_yticks([r * step + thumb_px / 2 for r in range(len(rows))])
     ax.set_yticklabels([name.replace("_", " ") for name, _ in rows], fontsize=10)

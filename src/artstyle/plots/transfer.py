@@ -23,7 +23,9 @@ def _show(ax, image: torch.Tensor) -> None:
 
 
 def style_prototypes_figure(
-    prototypes: torch.Tensor, initial: torch.Tensor | None = None, columns: int = 9,
+    prototypes: torch.Tensor,
+    initial: torch.Tensor | None = None,
+    columns: int = 9,
     styles: Sequence[str] = STYLES,
 ) -> Figure:
     """One decoded prototype per style, titled with its name (``styles``, one per prototype);
@@ -35,8 +37,10 @@ def style_prototypes_figure(
     columns = min(columns, n)
     blocks = -(-n // columns)
     per_block = 2 if initial is not None else 1
-    fig = Figure(figsize=(1.35 * columns + 0.6, (1.55 if per_block == 1 else 2.85) * blocks + 0.5),
-                 layout="constrained")
+    fig = Figure(
+        figsize=(1.35 * columns + 0.6, (1.55 if per_block == 1 else 2.85) * blocks + 0.5),
+        layout="constrained",
+    )
     axes = fig.subplots(per_block * blocks, columns, squeeze=False)
     for ax in axes.flat:
         ax.set_axis_off()
@@ -51,9 +55,13 @@ def style_prototypes_figure(
         for b in range(blocks):
             for row, text in ((0, "prototype"), (1, "mean latent")):
                 ax = axes[2 * b + row, 0]
-                ax.text(-0.08, 0.5, text, transform=ax.transAxes, rotation=90, ha="right", va="center", fontsize=8)
-    fig.suptitle("Learned style prototypes, decoded by the frozen autoencoder"
-                 + (" (below: the mean latent they started from)" if initial is not None else ""))
+                ax.text(
+                    -0.08, 0.5, text, transform=ax.transAxes, rotation=90, ha="right", va="center", fontsize=8
+                )
+    fig.suptitle(
+        "Learned style prototypes, decoded by the frozen autoencoder"
+        + (" (below: the mean latent they started from)" if initial is not None else "")
+    )
     return fig
 
 
@@ -66,7 +74,9 @@ def transfer_grid_figure(
     """
     rows, n_styles = stylized.shape[:2]
     if n_styles != len(styles) or len(contents) != rows:
-        raise ValueError(f"{rows} rows x {n_styles} styles do not match {len(contents)} contents / {len(styles)} names")
+        raise ValueError(
+            f"{rows} rows x {n_styles} styles do not match {len(contents)} contents / {len(styles)} names"
+        )
     fig = Figure(figsize=(cell * (n_styles + 1) + 0.3, cell * rows + 1.2), layout="constrained")
     axes = fig.subplots(rows, n_styles + 1, squeeze=False)
     for r in range(rows):
@@ -81,8 +91,12 @@ def transfer_grid_figure(
 
 
 def contact_sheet_figure(
-    content: torch.Tensor, stylized: torch.Tensor, styles: Sequence[str] = STYLES, columns: int = 7,
-    title: str = "", cell: float = 2.0,
+    content: torch.Tensor,
+    stylized: torch.Tensor,
+    styles: Sequence[str] = STYLES,
+    columns: int = 7,
+    title: str = "",
+    cell: float = 2.0,
 ) -> Figure:
     """The original, then one labelled panel per style: ``content`` [3, H, W], ``stylized`` [K, 3, H, W]."""
     n = len(stylized) + 1
@@ -99,15 +113,21 @@ def contact_sheet_figure(
         ax = axes.flat[i]
         ax.imshow(image.detach().float().permute(1, 2, 0).clamp(0, 1).cpu().numpy())
         ax.set_axis_off()
-        ax.set_title(name if i == 0 else readable(name, 20), fontsize=8, fontweight="bold" if i == 0 else None)
+        ax.set_title(
+            name if i == 0 else readable(name, 20), fontsize=8, fontweight="bold" if i == 0 else None
+        )
     if title:
         fig.suptitle(title)
     return fig
 
 
 def real_pictures_figure(
-    contents: Sequence[torch.Tensor], stylized: Sequence[torch.Tensor], styles: Sequence[str],
-    names: Sequence[str], title: str, cell: float = 2.2,
+    contents: Sequence[torch.Tensor],
+    stylized: Sequence[torch.Tensor],
+    styles: Sequence[str],
+    names: Sequence[str],
+    title: str,
+    cell: float = 2.2,
 ) -> Figure:
     """Rows: real pictures; first column the original, then one column per style.
     ``stylized[r]`` is [len(styles), 3, H, W] for picture ``r`` (pictures may differ in size)."""
@@ -143,8 +163,15 @@ def deception_figure(
     ax = fig.subplots()
     ax.barh(y, [per_style[n] for n in names], color="tab:blue", label="stylized")
     if identity is not None:
-        ax.scatter([identity.get(n, 0.0) for n in names], y, marker="|", s=120, color="black", zorder=3,
-                   label="unstylized (identity)")
+        ax.scatter(
+            [identity.get(n, 0.0) for n in names],
+            y,
+            marker="|",
+            s=120,
+            color="black",
+            zorder=3,
+            label="unstylized (identity)",
+        )
     ax.axvline(chance, color="tab:red", linestyle="--", label=f"chance ({chance:.3f})")
     if overall is not None:
         ax.axvline(overall, color="tab:blue", linestyle=":", label=f"mean ({overall:.2f})")

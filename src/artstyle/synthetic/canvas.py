@@ -68,7 +68,9 @@ class Canvas:
         solid = Image.new("RGB", m.size, rgba(color)[:3])
         self.img.paste(solid, box[:2], m)
 
-    def _soft_mask(self, mask: Image.Image, blur: float) -> tuple[tuple[int, int, int, int], Image.Image] | None:
+    def _soft_mask(
+        self, mask: Image.Image, blur: float
+    ) -> tuple[tuple[int, int, int, int], Image.Image] | None:
         """The mask cropped to :meth:`_region` and blurred (``blur`` in fractions of the side); None if empty."""
         box = self._region(mask, blur)
         if box is None:
@@ -84,7 +86,12 @@ class Canvas:
         if bbox is None:
             return None
         pad = int(np.ceil(3 * blur * self.W)) + 1
-        return (max(0, bbox[0] - pad), max(0, bbox[1] - pad), min(self.W, bbox[2] + pad), min(self.W, bbox[3] + pad))
+        return (
+            max(0, bbox[0] - pad),
+            max(0, bbox[1] - pad),
+            min(self.W, bbox[2] + pad),
+            min(self.W, bbox[3] + pad),
+        )
 
     def paste_array(self, arr: np.ndarray, mask: Image.Image, blur: float = 0.0) -> None:
         """Composite a full-size float image through ``mask``."""

@@ -27,28 +27,34 @@ def tapered(cv: Canvas, pts: np.ndarray, color, width: float, segments: int = 6)
     idx = np.linspace(0, len(pts) - 1, segments + 1).astype(int)
     for k in range(segments):
         w = width * (0.35 + math.sin(math.pi * (k + 0.5) / segments))
-        polyline(cv, pts[idx[k]: idx[k + 1] + 1], color, w)
+        polyline(cv, pts[idx[k] : idx[k + 1] + 1], color, w)
 
 
-def spiral(center, r0: float, r1: float, turns: float, phase: float = 0.0, n: int = 40,
-           aspect: float = 1.0) -> np.ndarray:
+def spiral(
+    center, r0: float, r1: float, turns: float, phase: float = 0.0, n: int = 40, aspect: float = 1.0
+) -> np.ndarray:
     t = np.linspace(0, 1, n)
     a = phase + 2 * np.pi * turns * t
     r = r0 + (r1 - r0) * t
     return np.column_stack([center[0] + r * np.cos(a), center[1] + r * np.sin(a) * aspect])
 
 
-def wave(x0: float, x1: float, y: float, amplitude: float, wavelength: float, phase: float = 0.0,
-         n: int = 48) -> np.ndarray:
+def wave(
+    x0: float, x1: float, y: float, amplitude: float, wavelength: float, phase: float = 0.0, n: int = 48
+) -> np.ndarray:
     x = np.linspace(x0, x1, n)
     return np.column_stack([x, y + amplitude * np.sin(2 * np.pi * (x - x0) / wavelength + phase)])
 
 
-def wave_crest(cv: Canvas, rng: np.random.Generator, center, radius: float, body, foam, line, width: float) -> None:
+def wave_crest(
+    cv: Canvas, rng: np.random.Generator, center, radius: float, body, foam, line, width: float
+) -> None:
     """Ukiyo-e breaker: a filled arc with concentric inner lines and a claw of foam spirals."""
     a = np.linspace(np.pi, 2 * np.pi, 30)
     outer = np.column_stack([center[0] + radius * np.cos(a), center[1] + radius * np.sin(a)])
-    base = np.array([[center[0] + radius, center[1] + 0.3 * radius], [center[0] - radius, center[1] + 0.3 * radius]])
+    base = np.array(
+        [[center[0] + radius, center[1] + 0.3 * radius], [center[0] - radius, center[1] + 0.3 * radius]]
+    )
     pts = np.vstack([outer, base])
     cv.draw.polygon([tuple(p) for p in cv.px(pts).tolist()], fill=tuple(int(v) for v in body))
     for k in range(1, 4):

@@ -10,7 +10,9 @@ from artstyle.synthetic.canvas import Canvas, grid
 from artstyle.synthetic.palettes import rgba_list
 
 
-def jittered_grid(rng: np.random.Generator, spacing: float, jitter: float, box=(0.0, 0.0, 1.0, 1.0)) -> np.ndarray:
+def jittered_grid(
+    rng: np.random.Generator, spacing: float, jitter: float, box=(0.0, 0.0, 1.0, 1.0)
+) -> np.ndarray:
     """Points on a square lattice (fractions), each displaced by up to ``jitter`` x spacing."""
     x0, y0, x1, y1 = box
     xs = np.arange(x0 + spacing / 2, x1, spacing)
@@ -27,8 +29,15 @@ def dots(cv: Canvas, xy: np.ndarray, radii: np.ndarray, colors: np.ndarray, alph
         cv.draw.ellipse([x - ri, y - ri, x + ri, y + ri], fill=fill)
 
 
-def halftone(cv: Canvas, mask: np.ndarray, pitch: float, radius: float, color, angle: float = 0.25,
-             shade: np.ndarray | None = None) -> None:
+def halftone(
+    cv: Canvas,
+    mask: np.ndarray,
+    pitch: float,
+    radius: float,
+    color,
+    angle: float = 0.25,
+    shade: np.ndarray | None = None,
+) -> None:
     """Ben-Day dots of ``color`` inside ``mask`` (W x W bool), on a lattice rotated by ``angle``.
 
     ``shade`` (W x W in [0, 1]) scales the dot radius, as a printed tone would.

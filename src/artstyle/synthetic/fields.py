@@ -27,7 +27,7 @@ def linear(W: int, c0, c1, angle: float = np.pi / 2, t0: float = 0.0, t1: float 
     """A linear gradient from c0 to c1 along ``angle`` (pi/2 = top to bottom), W x W x 3."""
     u = (np.arange(W, dtype=np.float32) + 0.5) / W - 0.5
     # Separable: a row term plus a column term, broadcast once into the W x W result.
-    t = (u[None, :] * np.float32(math.cos(angle)) + u[:, None] * np.float32(math.sin(angle)) + 0.5 - t0)
+    t = u[None, :] * np.float32(math.cos(angle)) + u[:, None] * np.float32(math.sin(angle)) + 0.5 - t0
     t = np.clip(t / np.float32(max(t1 - t0, 1e-6)), 0, 1)[..., None]
     c0 = np.asarray(c0, np.float32)
     return c0 + t * (np.asarray(c1, np.float32) - c0)
@@ -51,15 +51,28 @@ def radial(W: int, center, radius: float, power: float = 2.0) -> np.ndarray:
     return f ** float(power)
 
 
-def landscape(cv: Canvas, rng: np.random.Generator, sky_top, sky_low, land_top, land_low, horizon: float,
-              wobble: float = 0.03, soft: float = 0.01) -> None:
+def landscape(
+    cv: Canvas,
+    rng: np.random.Generator,
+    sky_top,
+    sky_low,
+    land_top,
+    land_low,
+    horizon: float,
+    wobble: float = 0.03,
+    soft: float = 0.01,
+) -> None:
     """Sky gradient above an uneven horizon, ground gradient below."""
     W = cv.W
     y = (np.arange(W, dtype=np.float32) + 0.5) / W
     ts = np.clip(y / horizon, 0, 1)[:, None, None]
     tl = np.clip((y - horizon) / (1 - horizon), 0, 1)[:, None, None]
-    sky = np.asarray(sky_top, np.float32) + ts * (np.asarray(sky_low, np.float32) - np.asarray(sky_top, np.float32))
-    land = np.asarray(land_top, np.float32) + tl * (np.asarray(land_low, np.float32) - np.asarray(land_top, np.float32))
+    sky = np.asarray(sky_top, np.float32) + ts * (
+        np.asarray(sky_low, np.float32) - np.asarray(sky_top, np.float32)
+    )
+    land = np.asarray(land_top, np.float32) + tl * (
+        np.asarray(land_low, np.float32) - np.asarray(land_top, np.float32)
+    )
     h = horizon + wobble * lowfreq(rng, W, 3)[0:1, :]  # one row: a 1-D horizon profile
     t = np.clip((y[:, None] - h) / np.float32(max(soft, 1e-3)) + 0.5, 0, 1)[..., None]
     cv.set_array(sky + t * (land - sky))
@@ -84,8 +97,15 @@ def glow(cv: Canvas, center, radius: float, color, strength: float = 0.6) -> Non
     cv.set_array(cv.array() * (1 - f) + f * np.asarray(color, np.float32))
 
 
-def soft_rect(cv: Canvas, box, color, blur: float, opacity: float = 1.0, texture: float = 0.0,
-              rng: np.random.Generator | None = None) -> None:
+def soft_rect(
+    cv: Canvas,
+    box,
+    color,
+    blur: float,
+    opacity: float = 1.0,
+    texture: float = 0.0,
+    rng: np.random.Generator | None = None,
+) -> None:
     """A colour-field rectangle with feathered edges and optional inner mottling."""
     m, d = cv.mask()
     d.rectangle([float(v) for v in cv.px(box)], fill=255)

@@ -90,8 +90,9 @@ def _load_samples(root: Path, per_style: int) -> list[tuple[str, list[np.ndarray
     return rows
 
 
-def generate_dataset(out: str | Path, params: SynthesizeParams, seed: int, samples_per_style: int = 8,
-                     progress: bool = True) -> SynthesisResult:
+def generate_dataset(
+    out: str | Path, params: SynthesizeParams, seed: int, samples_per_style: int = 8, progress: bool = True
+) -> SynthesisResult:
     """Write the whole tree to ``out`` (replacing it) and return counts, timing and sample images.
 
     The tree is built in ``<out>.tmp`` and renamed into place only when complete, so a crash
@@ -110,7 +111,9 @@ def generate_dataset(out: str | Path, params: SynthesizeParams, seed: int, sampl
     for split in SPLITS:
         for style in STYLES:
             (tmp / split / style).mkdir(parents=True, exist_ok=True)
-            tasks += [(seed, split, style, i, params.image_size, str(tmp)) for i in range(counts[split][style])]
+            tasks += [
+                (seed, split, style, i, params.image_size, str(tmp)) for i in range(counts[split][style])
+            ]
     workers = params.workers or os.cpu_count() or 1
     try:
         with tqdm(total=len(tasks), desc="synthesize", unit="img", disable=not progress) as bar:

@@ -76,7 +76,9 @@ def impressionism(rng: np.random.Generator, size: int) -> np.ndarray:
     cols = _touch_colors(rng, cv.sample(xy), pal, rng.uniform(0.25, 0.6, n))
     # Short, broken, mostly horizontal touches.
     ang = rng.normal(rng.uniform(-0.3, 0.3), 0.45, n)
-    dabs(cv, xy, ang, rng.uniform(0.03, 0.06, n), rng.uniform(0.013, 0.022, n), cols, rng.uniform(170, 240, n))
+    dabs(
+        cv, xy, ang, rng.uniform(0.03, 0.06, n), rng.uniform(0.013, 0.022, n), cols, rng.uniform(170, 240, n)
+    )
     cv.blur(0.004)
     return cv.result()
 
@@ -96,8 +98,14 @@ def post_impressionism(rng: np.random.Generator, size: int) -> np.ndarray:
     dabs(cv, xy, ang, rng.uniform(0.06, 0.1, n), rng.uniform(0.024, 0.04, n), cols, 235)
     dark = mix(_choice(rng, pal, [8, 6]), BLACK, rng.uniform(0.4, 0.7))
     for _ in range(int(rng.integers(3, 7))):
-        pts = blob(rng, rng.uniform(0.1, 0.9, 2), rng.uniform(0.06, 0.18), n=16, wobble=0.4,
-                   aspect=rng.uniform(0.6, 1.8))
+        pts = blob(
+            rng,
+            rng.uniform(0.1, 0.9, 2),
+            rng.uniform(0.06, 0.18),
+            n=16,
+            wobble=0.4,
+            aspect=rng.uniform(0.6, 1.8),
+        )
         polygon(cv, pts, None, outline=dark, width=rng.uniform(0.011, 0.018))
     return cv.result()
 
@@ -138,7 +146,9 @@ def cubism(rng: np.random.Generator, size: int) -> np.ndarray:
     _cubist_ground(cv, rng, pal)
     dark = mix(pal[3], BLACK, 0.3)
     for _ in range(int(rng.integers(14, 24))):
-        pts = star_polygon(rng, rng.uniform(0.05, 0.95, 2), rng.uniform(0.1, 0.28), int(rng.integers(3, 6)), 0.4)
+        pts = star_polygon(
+            rng, rng.uniform(0.05, 0.95, 2), rng.uniform(0.1, 0.28), int(rng.integers(3, 6)), 0.4
+        )
         col = pick(rng, pal, 1, 12)[0]
         polygon(cv, pts, col, rng.uniform(110, 190))
         if rng.random() < 0.5:
@@ -156,8 +166,17 @@ def analytical_cubism(rng: np.random.Generator, size: int) -> np.ndarray:
     cells = int(rng.integers(6, 9))
     t = rng.uniform(0, 1, (cells * cells, 1))
     cols = mix(a, b, t) * rng.uniform(0.75, 1.2, (cells * cells, 1))
-    grid_facets(cv, rng, cells, cols, jitter=0.3, alpha=rng.uniform(200, 255), edge=mix(pal[3], BLACK, 0.4),
-                edge_width=0.005, shade=rng.uniform(20, 40))
+    grid_facets(
+        cv,
+        rng,
+        cells,
+        cols,
+        jitter=0.3,
+        alpha=rng.uniform(200, 255),
+        edge=mix(pal[3], BLACK, 0.4),
+        edge_width=0.005,
+        shade=rng.uniform(20, 40),
+    )
     for _ in range(int(rng.integers(3, 7))):
         x = rng.uniform(0.1, 0.9)
         polyline(cv, np.array([[x, 0.0], [x + rng.uniform(-0.2, 0.2), 1.0]]), pal[3], 0.005)
@@ -170,13 +189,21 @@ def synthetic_cubism(rng: np.random.Generator, size: int) -> np.ndarray:
     cv = Canvas(size)
     _cubist_ground(cv, rng, pal)
     for _ in range(int(rng.integers(5, 9))):
-        pts = star_polygon(rng, rng.uniform(0.1, 0.9, 2), rng.uniform(0.14, 0.3), 4, 0.15,
-                           aspect=rng.uniform(0.5, 1.5))
+        pts = star_polygon(
+            rng, rng.uniform(0.1, 0.9, 2), rng.uniform(0.14, 0.3), 4, 0.15, aspect=rng.uniform(0.5, 1.5)
+        )
         polygon(cv, pts, pick(rng, pal, 1, 12)[0])
         if rng.random() < 0.5:
             pts = star_polygon(rng, rng.uniform(0.15, 0.85, 2), rng.uniform(0.1, 0.22), 4, 0.1)
-            stripes_patch(cv, pts, mix(pal[4], WHITE, 0.3), mix(pal[3], BLACK, 0.3), rng.uniform(0.025, 0.035),
-                          rng.uniform(0, np.pi), 0.008)
+            stripes_patch(
+                cv,
+                pts,
+                mix(pal[4], WHITE, 0.3),
+                mix(pal[3], BLACK, 0.3),
+                rng.uniform(0.025, 0.035),
+                rng.uniform(0, np.pi),
+                0.008,
+            )
     return cv.result()
 
 
@@ -195,7 +222,9 @@ def abstract_expressionism(rng: np.random.Generator, size: int) -> np.ndarray:
     # Few, large sweeping gestures with dry-brush streaks.
     for _ in range(int(rng.integers(5, 10))):
         pts = walk(rng, rng.uniform(0, 1, 2), int(rng.integers(8, 14)), 0.07, 0.25)
-        bristle_stroke(cv, rng, pts, pick(rng, pal, 1, 12)[0], rng.uniform(0.06, 0.14), 7, rng.uniform(200, 250))
+        bristle_stroke(
+            cv, rng, pts, pick(rng, pal, 1, 12)[0], rng.uniform(0.06, 0.14), 7, rng.uniform(200, 250)
+        )
     return cv.result()
 
 
@@ -212,10 +241,14 @@ def action_painting(rng: np.random.Generator, size: int) -> np.ndarray:
     cv = Canvas(size, ground=ground)
     fields.modulate(cv, rng, 0.1)
     for _ in range(int(rng.integers(10, 22))):
-        pour(cv, rng, pick(rng, pal, 1, 10)[0], rng.uniform(0.004, 0.012), int(rng.integers(30, 70)), 0.03, 0.6)
+        pour(
+            cv, rng, pick(rng, pal, 1, 10)[0], rng.uniform(0.004, 0.012), int(rng.integers(30, 70)), 0.03, 0.6
+        )
     drips(cv, rng, pick(rng, pal, 1, 10)[0], int(rng.integers(4, 12)), rng.uniform(0.004, 0.008))
     for _ in range(int(rng.integers(3, 8))):
-        splatter(cv, rng, rng.uniform(0, 1, 2), pick(rng, pal, 1, 10)[0], int(rng.integers(15, 40)), 0.05, 0.008)
+        splatter(
+            cv, rng, rng.uniform(0, 1, 2), pick(rng, pal, 1, 10)[0], int(rng.integers(15, 40)), 0.05, 0.008
+        )
     return cv.result()
 
 
@@ -280,11 +313,19 @@ def pop_art(rng: np.random.Generator, size: int) -> np.ndarray:
     pal = jitter_palette(rng, "bold", hue=0.06)
     cv = Canvas(size, ground=_choice(rng, pal, [0, 1, 2, 5, 8]))
     pitch = rng.uniform(0.045, 0.06)
-    halftone(cv, np.ones((cv.W, cv.W), bool), pitch, pitch * rng.uniform(0.28, 0.4),
-             _choice(rng, pal, [0, 2, 5, 6, 7]), angle=rng.uniform(0, 0.8))
+    halftone(
+        cv,
+        np.ones((cv.W, cv.W), bool),
+        pitch,
+        pitch * rng.uniform(0.28, 0.4),
+        _choice(rng, pal, [0, 2, 5, 6, 7]),
+        angle=rng.uniform(0, 0.8),
+    )
     for _ in range(int(rng.integers(2, 5))):
         pts = blob(rng, rng.uniform(0.2, 0.8, 2), rng.uniform(0.12, 0.3), 20, 0.3, rng.uniform(0.6, 1.5))
-        polygon(cv, pts, _choice(rng, pal, [0, 1, 2, 3, 7, 8]), outline=BLACK, width=rng.uniform(0.018, 0.028))
+        polygon(
+            cv, pts, _choice(rng, pal, [0, 1, 2, 3, 7, 8]), outline=BLACK, width=rng.uniform(0.018, 0.028)
+        )
         if rng.random() < 0.4:
             inside = fields.radial(cv.W, pts.mean(0), 0.12, 1.0) > 0
             halftone(cv, inside, pitch, pitch * 0.35, BLACK, angle=0.4)
@@ -299,21 +340,34 @@ def naive_art(rng: np.random.Generator, size: int) -> np.ndarray:
     line = mix(pal[6], BLACK, 0.5)
     rect(cv, [0, h, 1, 1], _choice(rng, pal, [3, 4, 1]))
     sun = rng.uniform(0.1, 0.9)
-    cv.draw.ellipse([float(v) for v in cv.px([sun - 0.07, 0.06, sun + 0.07, 0.2])], fill=rgba(pal[1]),
-                    outline=rgba(line), width=cv.width(0.006))
+    cv.draw.ellipse(
+        [float(v) for v in cv.px([sun - 0.07, 0.06, sun + 0.07, 0.2])],
+        fill=rgba(pal[1]),
+        outline=rgba(line),
+        width=cv.width(0.006),
+    )
     for _ in range(int(rng.integers(1, 4))):
         x, w = rng.uniform(0.05, 0.75), rng.uniform(0.12, 0.22)
         top = h - rng.uniform(0.1, 0.2)
         rect(cv, [x, top, x + w, h + 0.05], _choice(rng, pal, [0, 4, 5, 7, 1]), outline=line, width=0.006)
-        polygon(cv, np.array([[x - 0.03, top], [x + w / 2, top - 0.12], [x + w + 0.03, top]]),
-                _choice(rng, pal, [0, 2, 5]), outline=line, width=0.006)
+        polygon(
+            cv,
+            np.array([[x - 0.03, top], [x + w / 2, top - 0.12], [x + w + 0.03, top]]),
+            _choice(rng, pal, [0, 2, 5]),
+            outline=line,
+            width=0.006,
+        )
         rect(cv, [x + w * 0.35, top + 0.04, x + w * 0.65, top + 0.09], pal[1], outline=line, width=0.005)
     for _ in range(int(rng.integers(2, 6))):
         x, y = rng.uniform(0.05, 0.95), h + rng.uniform(-0.05, 0.2)
         rect(cv, [x - 0.015, y - 0.05, x + 0.015, y + 0.08], mix(pal[4], BLACK, 0.4))
         r = rng.uniform(0.05, 0.09)
-        cv.draw.ellipse([float(v) for v in cv.px([x - r, y - 0.05 - 1.6 * r, x + r, y - 0.05 + 0.4 * r])],
-                        fill=rgba(pal[3]), outline=rgba(line), width=cv.width(0.005))
+        cv.draw.ellipse(
+            [float(v) for v in cv.px([x - r, y - 0.05 - 1.6 * r, x + r, y - 0.05 + 0.4 * r])],
+            fill=rgba(pal[3]),
+            outline=rgba(line),
+            width=cv.width(0.005),
+        )
     n = int(rng.integers(10, 30))
     dots(cv, positions(rng, n, (0, h + 0.05, 1, 1)), 0.012, pick(rng, pal, n, 6, idx=[0, 1, 5, 7]))
     return cv.result()
@@ -324,13 +378,27 @@ def fauvism(rng: np.random.Generator, size: int) -> np.ndarray:
     pal = jitter_palette(rng, "bold", sat=(1.0, 1.3))
     cv = Canvas(size, ground=pick(rng, pal, 1, 10, idx=[0, 1, 2, 3, 4, 5, 8])[0])
     for _ in range(int(rng.integers(6, 11))):
-        pts = blob(rng, rng.uniform(0, 1, 2), rng.uniform(0.15, 0.35), 20, 0.45, rng.uniform(0.5, 1.5),
-                   rng.uniform(0, np.pi))
+        pts = blob(
+            rng,
+            rng.uniform(0, 1, 2),
+            rng.uniform(0.15, 0.35),
+            20,
+            0.45,
+            rng.uniform(0.5, 1.5),
+            rng.uniform(0, np.pi),
+        )
         polygon(cv, pts, pick(rng, pal, 1, 12, idx=[0, 1, 2, 3, 4, 5, 8])[0])
     n = int(rng.integers(40, 80))
     xy = positions(rng, n)
-    dabs(cv, xy, rng.uniform(0, np.pi, n), rng.uniform(0.05, 0.08, n), rng.uniform(0.018, 0.028, n),
-         pick(rng, pal, n, 12, idx=[0, 1, 2, 3, 4, 5, 8]), 230)
+    dabs(
+        cv,
+        xy,
+        rng.uniform(0, np.pi, n),
+        rng.uniform(0.05, 0.08, n),
+        rng.uniform(0.018, 0.028, n),
+        pick(rng, pal, n, 12, idx=[0, 1, 2, 3, 4, 5, 8]),
+        230,
+    )
     return cv.result()
 
 
@@ -345,8 +413,15 @@ def expressionism(rng: np.random.Generator, size: int) -> np.ndarray:
         polyline(cv, pts, pick(rng, pal, 1, 14)[0], rng.uniform(0.022, 0.04), 235)
     dark = mix(pal[6], pal[2], 0.2)
     for _ in range(int(rng.integers(1, 4))):
-        pts = star_polygon(rng, rng.uniform(0.2, 0.8, 2), rng.uniform(0.12, 0.22), int(rng.integers(5, 8)), 0.5,
-                           aspect=rng.uniform(1.6, 2.6), rotation=np.pi / 2 + rng.normal(0, 0.3))
+        pts = star_polygon(
+            rng,
+            rng.uniform(0.2, 0.8, 2),
+            rng.uniform(0.12, 0.22),
+            int(rng.integers(5, 8)),
+            0.5,
+            aspect=rng.uniform(1.6, 2.6),
+            rotation=np.pi / 2 + rng.normal(0, 0.3),
+        )
         polygon(cv, pts, pick(rng, pal, 1, 14)[0], 220, outline=dark, width=rng.uniform(0.012, 0.02))
     return cv.result()
 
@@ -369,16 +444,29 @@ def ukiyo_e(rng: np.random.Generator, size: int) -> np.ndarray:
         top = rng.uniform(0.2, 0.4)
         pts = np.array([[x - 0.45, 0.7], [x - 0.05, top], [x + 0.05, top], [x + 0.45, 0.7]])
         polygon(cv, pts, _choice(rng, pal, [0, 6, 4]), outline=line, width=0.005)
-        polygon(cv, np.array([[x - 0.1, top + 0.1], [x - 0.05, top], [x + 0.05, top], [x + 0.1, top + 0.1]]),
-                pal[3], outline=line, width=0.004)
+        polygon(
+            cv,
+            np.array([[x - 0.1, top + 0.1], [x - 0.05, top], [x + 0.05, top], [x + 0.1, top + 0.1]]),
+            pal[3],
+            outline=line,
+            width=0.004,
+        )
     sea = rng.uniform(0.55, 0.75)
     rect(cv, [0, sea, 1, 1], _choice(rng, pal, [0, 1]))
     for k in range(int(rng.integers(3, 7))):
         y = sea + 0.05 + 0.07 * k
         polyline(cv, wave(0, 1, y, 0.015, rng.uniform(0.1, 0.2), rng.uniform(0, 6.3)), pal[3], 0.006)
     for _ in range(int(rng.integers(1, 3))):
-        wave_crest(cv, rng, (rng.uniform(0.15, 0.85), sea + rng.uniform(0.0, 0.15)), rng.uniform(0.12, 0.25),
-                   _choice(rng, pal, [1, 0]), pal[3], line, 0.005)
+        wave_crest(
+            cv,
+            rng,
+            (rng.uniform(0.15, 0.85), sea + rng.uniform(0.0, 0.15)),
+            rng.uniform(0.12, 0.25),
+            _choice(rng, pal, [1, 0]),
+            pal[3],
+            line,
+            0.005,
+        )
     return cv.result()
 
 
@@ -391,7 +479,9 @@ def art_nouveau(rng: np.random.Generator, size: int) -> np.ndarray:
         pts = blob(rng, rng.uniform(0.25, 0.75, 2), rng.uniform(0.12, 0.25), 24, 0.35, rng.uniform(0.8, 1.8))
         polygon(cv, pts, pick(rng, pal, 1, 10)[0], outline=line, width=0.006)
     for _ in range(int(rng.integers(3, 7))):
-        pts = whiplash(rng, rng.uniform(0, 1, 2), rng.uniform(0, 1, 2), rng.uniform(0.05, 0.15), rng.uniform(0.7, 1.5))
+        pts = whiplash(
+            rng, rng.uniform(0, 1, 2), rng.uniform(0, 1, 2), rng.uniform(0.05, 0.15), rng.uniform(0.7, 1.5)
+        )
         tapered(cv, pts, _choice(rng, pal, [0, 1, 6, 4]), rng.uniform(0.012, 0.025))
     # Decorative border: a double frame with a repeated motif.
     m = rng.uniform(0.03, 0.07)
@@ -400,7 +490,9 @@ def art_nouveau(rng: np.random.Generator, size: int) -> np.ndarray:
         rect(cv, box, band)
     rect(cv, [m, m, 1 - m, 1 - m], None, outline=line, width=0.006)
     t = np.arange(m / 2, 1, 2.2 * m)
-    edge = np.r_[np.column_stack([t, np.full_like(t, m / 2)]), np.column_stack([t, np.full_like(t, 1 - m / 2)])]
+    edge = np.r_[
+        np.column_stack([t, np.full_like(t, m / 2)]), np.column_stack([t, np.full_like(t, 1 - m / 2)])
+    ]
     dots(cv, edge, m * 0.3, np.broadcast_to(_choice(rng, pal, [3, 0]), (len(edge), 3)))
     return cv.result()
 
@@ -414,8 +506,13 @@ def symbolism(rng: np.random.Generator, size: int) -> np.ndarray:
         pts = blob(rng, rng.uniform(0, 1, 2), rng.uniform(0.12, 0.3), 20, 0.4, rng.uniform(0.6, 2.0))
         fields.soft_polygon(cv, pts, pick(rng, pal, 1, 12)[0], rng.uniform(0.03, 0.07), rng.uniform(0.3, 0.6))
     for _ in range(int(rng.integers(1, 3))):
-        fields.glow(cv, rng.uniform(0.2, 0.8, 2), rng.uniform(0.2, 0.4), _choice(rng, pal, [1, 4, 7]),
-                    rng.uniform(0.4, 0.8))
+        fields.glow(
+            cv,
+            rng.uniform(0.2, 0.8, 2),
+            rng.uniform(0.2, 0.4),
+            _choice(rng, pal, [1, 4, 7]),
+            rng.uniform(0.4, 0.8),
+        )
     n = int(rng.integers(10, 30))
     dots(cv, positions(rng, n), rng.uniform(0.004, 0.009, n), pick(rng, pal, n, 10, idx=[1, 4]))
     cv.blur(0.006)
@@ -428,8 +525,17 @@ def symbolism(rng: np.random.Generator, size: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _figure(cv: Canvas, rng: np.random.Generator, pal: np.ndarray, x: float, base: float, h: float,
-            soft: float = 0.0, outline=None, aspect: float = 0.35) -> None:
+def _figure(
+    cv: Canvas,
+    rng: np.random.Generator,
+    pal: np.ndarray,
+    x: float,
+    base: float,
+    h: float,
+    soft: float = 0.0,
+    outline=None,
+    aspect: float = 0.35,
+) -> None:
     """A robed figure: a triangular robe and a head, hard-edged or softened."""
     robe = np.array([[x, base - h], [x + aspect * h, base], [x - aspect * h, base]])
     col = _choice(rng, pal, [5, 6, 3, 1, 8])
@@ -439,8 +545,11 @@ def _figure(cv: Canvas, rng: np.random.Generator, pal: np.ndarray, x: float, bas
         fields.soft_ellipse(cv, head, pal[4], soft)
     else:
         polygon(cv, robe, col, outline=outline, width=0.005 if outline is not None else 0)
-        cv.draw.ellipse([float(v) for v in cv.px(head)], fill=rgba(pal[4]),
-                        outline=rgba(outline) if outline is not None else None)
+        cv.draw.ellipse(
+            [float(v) for v in cv.px(head)],
+            fill=rgba(pal[4]),
+            outline=rgba(outline) if outline is not None else None,
+        )
 
 
 @recipe("Early_Renaissance")
@@ -454,8 +563,11 @@ def early_renaissance(rng: np.random.Generator, size: int) -> np.ndarray:
     a, b = pick(rng, pal, 2, 8, idx=[0, 1, 6, 9, 3])
     for i in range(n):
         for j in range(3):
-            rect(cv, [i / n, floor + j * (1 - floor) / 3, (i + 1) / n, floor + (j + 1) * (1 - floor) / 3],
-                 a if (i + j) % 2 else b)
+            rect(
+                cv,
+                [i / n, floor + j * (1 - floor) / 3, (i + 1) / n, floor + (j + 1) * (1 - floor) / 3],
+                a if (i + j) % 2 else b,
+            )
     for x in (rng.uniform(0.05, 0.15), rng.uniform(0.85, 0.95)):  # flanking columns
         rect(cv, [x - 0.03, 0.05, x + 0.03, floor], pal[9], outline=line, width=0.004)
     k = int(rng.integers(1, 4))
@@ -465,8 +577,11 @@ def early_renaissance(rng: np.random.Generator, size: int) -> np.ndarray:
         _figure(cv, rng, pal, x, floor + 0.05, hh, outline=line)
         r = 0.1 * hh * 1.6
         cy = floor + 0.05 - hh - 0.09 * hh
-        cv.draw.ellipse([float(v) for v in cv.px([x - r, cy - r, x + r, cy + r])], outline=rgba(pal[7]),
-                        width=cv.width(0.01))
+        cv.draw.ellipse(
+            [float(v) for v in cv.px([x - r, cy - r, x + r, cy + r])],
+            outline=rgba(pal[7]),
+            width=cv.width(0.01),
+        )
     return cv.result()
 
 
@@ -475,14 +590,25 @@ def high_renaissance(rng: np.random.Generator, size: int) -> np.ndarray:
     pal = jitter_palette(rng, "earth")
     cv = Canvas(size)
     distance = mix(pal[5], pal[9], rng.uniform(0.3, 0.7))
-    fields.landscape(cv, rng, mix(pal[5], WHITE, 0.3), distance, _choice(rng, pal, [3, 8, 1]), pal[0],
-                     rng.uniform(0.35, 0.55), soft=0.05)
+    fields.landscape(
+        cv,
+        rng,
+        mix(pal[5], WHITE, 0.3),
+        distance,
+        _choice(rng, pal, [3, 8, 1]),
+        pal[0],
+        rng.uniform(0.35, 0.55),
+        soft=0.05,
+    )
     # Pyramidal group, everything softened (sfumato).
     x, top = rng.uniform(0.4, 0.6), rng.uniform(0.15, 0.3)
-    fields.soft_polygon(cv, np.array([[x, top], [x + 0.4, 0.98], [x - 0.4, 0.98]]), _choice(rng, pal, [5, 6, 1]),
-                        0.03)
+    fields.soft_polygon(
+        cv, np.array([[x, top], [x + 0.4, 0.98], [x - 0.4, 0.98]]), _choice(rng, pal, [5, 6, 1]), 0.03
+    )
     for _ in range(int(rng.integers(1, 4))):
-        _figure(cv, rng, pal, rng.uniform(0.25, 0.75), rng.uniform(0.8, 1.0), rng.uniform(0.35, 0.55), soft=0.025)
+        _figure(
+            cv, rng, pal, rng.uniform(0.25, 0.75), rng.uniform(0.8, 1.0), rng.uniform(0.35, 0.55), soft=0.025
+        )
     fields.modulate(cv, rng, 0.1)
     cv.blur(0.012)
     return cv.result()
@@ -503,7 +629,12 @@ def northern_renaissance(rng: np.random.Generator, size: int) -> np.ndarray:
     ww, wh = rng.uniform(0.2, 0.32), rng.uniform(0.22, 0.35)
     rect(cv, [wx, wy, wx + ww, wy + wh], mix(pal[5], WHITE, 0.35), outline=line, width=0.005)
     n = int(rng.integers(30, 60))
-    dots(cv, positions(rng, n, (wx, wy + wh * 0.5, wx + ww, wy + wh)), 0.006, pick(rng, cool, n, 8, idx=[3, 8, 2]))
+    dots(
+        cv,
+        positions(rng, n, (wx, wy + wh * 0.5, wx + ww, wy + wh)),
+        0.006,
+        pick(rng, cool, n, 8, idx=[3, 8, 2]),
+    )
     for t in np.linspace(0, 1, 5)[1:-1]:
         polyline(cv, np.array([[wx + t * ww, wy], [wx + t * ww, wy + wh]]), line, 0.003)
         polyline(cv, np.array([[wx, wy + t * wh], [wx + ww, wy + t * wh]]), line, 0.003)
@@ -514,16 +645,28 @@ def northern_renaissance(rng: np.random.Generator, size: int) -> np.ndarray:
         for _ in range(int(rng.integers(6, 12))):
             f = rng.uniform(0.2, 0.9)
             y0 = floor + 0.12 - hh * (1 - f)
-            polyline(cv, np.array([[x + rng.uniform(-0.3, 0.3) * f * hh, y0], [x + rng.uniform(-0.35, 0.35) * hh,
-                                   floor + 0.11]]), line, 0.004)
+            polyline(
+                cv,
+                np.array(
+                    [
+                        [x + rng.uniform(-0.3, 0.3) * f * hh, y0],
+                        [x + rng.uniform(-0.35, 0.35) * hh, floor + 0.11],
+                    ]
+                ),
+                line,
+                0.004,
+            )
     return cv.result()
 
 
 @recipe("Mannerism_Late_Renaissance")
 def mannerism(rng: np.random.Generator, size: int) -> np.ndarray:
     pal = jitter_palette(rng, "earth")
-    acid = np.clip(np.array([[176, 204, 82], [232, 150, 172], [120, 190, 196]], np.float32)
-                   + rng.normal(0, 12, (3, 3)), 0, 255)
+    acid = np.clip(
+        np.array([[176, 204, 82], [232, 150, 172], [120, 190, 196]], np.float32) + rng.normal(0, 12, (3, 3)),
+        0,
+        255,
+    )
     cv = Canvas(size)
     _gradient_ground(cv, rng, _choice(rng, pal, [0, 8, 5]), _choice(rng, pal, [1, 3, 0]))
     # Elongated, twisting figures: tall thin forms with acid highlights.
@@ -534,7 +677,9 @@ def mannerism(rng: np.random.Generator, size: int) -> np.ndarray:
         pts = blob(rng, c, rng.uniform(0.3, 0.45), 24, 0.2, aspect=rng.uniform(0.18, 0.3), rotation=rot)
         fields.soft_polygon(cv, pts, col, 0.01)
         head = c + 0.4 * np.array([math.cos(rot), math.sin(rot)]) * -1
-        fields.soft_ellipse(cv, [head[0] - 0.03, head[1] - 0.04, head[0] + 0.03, head[1] + 0.04], pal[4], 0.006)
+        fields.soft_ellipse(
+            cv, [head[0] - 0.03, head[1] - 0.04, head[0] + 0.03, head[1] + 0.04], pal[4], 0.006
+        )
         s = walk(rng, c, 10, 0.04, 0.2, angle=rot + rng.normal(0, 0.5), curl=0.15)
         polyline(cv, s, mix(col, WHITE, 0.4), 0.008, 200)
     cv.blur(0.004)
@@ -549,8 +694,9 @@ def baroque(rng: np.random.Generator, size: int) -> np.ndarray:
     for _ in range(int(rng.integers(2, 5))):
         c = light_at + rng.normal(0, 0.15, 2)
         r = rng.uniform(0.08, 0.2)
-        fields.soft_ellipse(cv, [c[0] - r, c[1] - 1.3 * r, c[0] + r, c[1] + 1.3 * r], _choice(rng, pal, [4, 9, 7]),
-                            0.02)
+        fields.soft_ellipse(
+            cv, [c[0] - r, c[1] - 1.3 * r, c[0] + r, c[1] + 1.3 * r], _choice(rng, pal, [4, 9, 7]), 0.02
+        )
     for _ in range(int(rng.integers(4, 9))):
         pts = walk(rng, light_at + rng.normal(0, 0.2, 2), 8, 0.05, 0.3)
         polyline(cv, pts, _choice(rng, pal, [6, 7, 5, 1]), rng.uniform(0.02, 0.045), 210)
@@ -566,15 +712,25 @@ def rococo(rng: np.random.Generator, size: int) -> np.ndarray:
     _gradient_ground(cv, rng, _choice(rng, pal, [0, 8, 1]), _choice(rng, pal, [4, 5, 3]))
     for _ in range(int(rng.integers(3, 7))):
         c, r = rng.uniform(0, 1, 2), rng.uniform(0.1, 0.22)
-        fields.soft_ellipse(cv, [c[0] - 1.5 * r, c[1] - r, c[0] + 1.5 * r, c[1] + r], _choice(rng, pal, [5, 4, 1]),
-                            0.04, 0.8)
+        fields.soft_ellipse(
+            cv, [c[0] - 1.5 * r, c[1] - r, c[0] + 1.5 * r, c[1] + r], _choice(rng, pal, [5, 4, 1]), 0.04, 0.8
+        )
     for _ in range(int(rng.integers(1, 4))):
-        _figure(cv, rng, pal, rng.uniform(0.2, 0.8), rng.uniform(0.75, 1.0), rng.uniform(0.3, 0.45), soft=0.02)
+        _figure(
+            cv, rng, pal, rng.uniform(0.2, 0.8), rng.uniform(0.75, 1.0), rng.uniform(0.3, 0.45), soft=0.02
+        )
     gold = mix(pal[3], pal[7], 0.4)
     for _ in range(int(rng.integers(3, 7))):  # C- and S-scrolls
         c = rng.uniform(0.05, 0.95, 2)
-        pts = spiral(c, 0.005, rng.uniform(0.04, 0.09), rng.uniform(1.0, 1.8), rng.uniform(0, 6.3), 30,
-                     rng.choice([-1.0, 1.0]))
+        pts = spiral(
+            c,
+            0.005,
+            rng.uniform(0.04, 0.09),
+            rng.uniform(1.0, 1.8),
+            rng.uniform(0, 6.3),
+            30,
+            rng.choice([-1.0, 1.0]),
+        )
         polyline(cv, pts, gold, 0.008)
     fields.glow(cv, rng.uniform(0.3, 0.7, 2), 0.5, WHITE, 0.35)
     cv.blur(0.004)
@@ -588,8 +744,17 @@ def rococo(rng: np.random.Generator, size: int) -> np.ndarray:
 
 def _natural_scene(cv: Canvas, rng: np.random.Generator, pal: np.ndarray, soft: float) -> float:
     h = rng.uniform(0.35, 0.6)
-    fields.landscape(cv, rng, _choice(rng, pal, [0, 5, 1]), mix(pal[5], pal[0], rng.uniform(0.2, 0.6)),
-                     _choice(rng, pal, [2, 7, 4]), _choice(rng, pal, [3, 2, 8]), h, wobble=0.03, soft=soft)
+    fields.landscape(
+        cv,
+        rng,
+        _choice(rng, pal, [0, 5, 1]),
+        mix(pal[5], pal[0], rng.uniform(0.2, 0.6)),
+        _choice(rng, pal, [2, 7, 4]),
+        _choice(rng, pal, [3, 2, 8]),
+        h,
+        wobble=0.03,
+        soft=soft,
+    )
     return h
 
 
@@ -605,11 +770,20 @@ def realism(rng: np.random.Generator, size: int) -> np.ndarray:
     for _ in range(int(rng.integers(2, 6))):  # trees, figures, houses: muted, soft
         c = np.array([rng.uniform(0.05, 0.95), h + rng.uniform(-0.05, 0.15)])
         w, hh = rng.uniform(0.03, 0.12), rng.uniform(0.08, 0.25)
-        fields.soft_ellipse(cv, [c[0] - w, c[1] - hh, c[0] + w, c[1] + 0.02], _choice(rng, pal, [6, 2, 3]), 0.01)
+        fields.soft_ellipse(
+            cv, [c[0] - w, c[1] - hh, c[0] + w, c[1] + 0.02], _choice(rng, pal, [6, 2, 3]), 0.01
+        )
     n = int(rng.integers(60, 120))
     xy = positions(rng, n)
-    dabs(cv, xy, rng.normal(0, 0.3, n), rng.uniform(0.04, 0.08, n), rng.uniform(0.015, 0.03, n),
-         _touch_colors(rng, cv.sample(xy), pal, 0.2), 110)
+    dabs(
+        cv,
+        xy,
+        rng.normal(0, 0.3, n),
+        rng.uniform(0.04, 0.08, n),
+        rng.uniform(0.015, 0.03, n),
+        _touch_colors(rng, cv.sample(xy), pal, 0.2),
+        110,
+    )
     fields.modulate(cv, rng, 0.08)
     cv.blur(0.007)
     return cv.result()
@@ -655,8 +829,12 @@ def new_realism(rng: np.random.Generator, size: int) -> np.ndarray:
             rect(cv, [x, table - hh, x + w, table + 0.03], col)
             rect(cv, [x + w * 0.35, table - hh - 0.08, x + w * 0.65, table - hh], col)
         else:  # plate / round thing
-            cv.draw.ellipse([float(v) for v in cv.px([x, table - 0.05, x + 2 * w, table + 0.05])], fill=rgba(col),
-                            outline=rgba(line), width=cv.width(0.004))
+            cv.draw.ellipse(
+                [float(v) for v in cv.px([x, table - 0.05, x + 2 * w, table + 0.05])],
+                fill=rgba(col),
+                outline=rgba(line),
+                width=cv.width(0.004),
+            )
     return cv.result()
 
 
@@ -667,12 +845,20 @@ def romanticism(rng: np.random.Generator, size: int) -> np.ndarray:
     h = rng.uniform(0.5, 0.75)
     cv = Canvas(size)
     storm = mix(pal[6], pal[0], rng.uniform(0.2, 0.6))
-    cv.set_array(fields.linear(cv.W, storm, mix(warm, pal[5], rng.uniform(0, 0.4)), np.pi / 2 + rng.normal(0, 0.2),
-                               0.0, h))
+    cv.set_array(
+        fields.linear(
+            cv.W, storm, mix(warm, pal[5], rng.uniform(0, 0.4)), np.pi / 2 + rng.normal(0, 0.2), 0.0, h
+        )
+    )
     for _ in range(int(rng.integers(3, 7))):  # billowing clouds
         c, r = rng.uniform([0, 0], [1, h]), rng.uniform(0.1, 0.25)
-        fields.soft_ellipse(cv, [c[0] - 1.6 * r, c[1] - r, c[0] + 1.6 * r, c[1] + r],
-                            _choice(rng, pal, [1, 5, 6, 0]), 0.04, rng.uniform(0.5, 0.9))
+        fields.soft_ellipse(
+            cv,
+            [c[0] - 1.6 * r, c[1] - r, c[0] + 1.6 * r, c[1] + r],
+            _choice(rng, pal, [1, 5, 6, 0]),
+            0.04,
+            rng.uniform(0.5, 0.9),
+        )
     fields.glow(cv, (rng.uniform(0.2, 0.8), h - 0.05), rng.uniform(0.2, 0.4), warm, 0.7)
     # A dark craggy ridge against the light.
     xs = np.linspace(-0.05, 1.05, 14)

@@ -19,8 +19,15 @@ def _rotate(pts: np.ndarray, angle: float) -> np.ndarray:
     return np.column_stack([x * c - y * s, x * s + y * c])
 
 
-def star_polygon(rng: np.random.Generator, center, radius: float, n: int = 5, irregular: float = 0.3,
-                 aspect: float = 1.0, rotation: float | None = None) -> np.ndarray:
+def star_polygon(
+    rng: np.random.Generator,
+    center,
+    radius: float,
+    n: int = 5,
+    irregular: float = 0.3,
+    aspect: float = 1.0,
+    rotation: float | None = None,
+) -> np.ndarray:
     """A random polygon around ``center``: sorted angles, jittered radii (n x 2 fractions)."""
     a = np.sort(rng.uniform(0, 2 * np.pi, n))
     r = radius * (1 + irregular * rng.uniform(-1, 1, n))
@@ -29,8 +36,15 @@ def star_polygon(rng: np.random.Generator, center, radius: float, n: int = 5, ir
     return (_rotate(pts, rot) + np.asarray(center)).astype(np.float32)
 
 
-def blob(rng: np.random.Generator, center, radius: float, n: int = 24, wobble: float = 0.25,
-         aspect: float = 1.0, rotation: float = 0.0) -> np.ndarray:
+def blob(
+    rng: np.random.Generator,
+    center,
+    radius: float,
+    n: int = 24,
+    wobble: float = 0.25,
+    aspect: float = 1.0,
+    rotation: float = 0.0,
+) -> np.ndarray:
     """A smooth organic outline: a circle whose radius varies by a few low harmonics."""
     a = np.linspace(0, 2 * np.pi, n, endpoint=False)
     r = np.ones(n)
@@ -40,7 +54,9 @@ def blob(rng: np.random.Generator, center, radius: float, n: int = 24, wobble: f
     return (_rotate(pts, rotation) + np.asarray(center)).astype(np.float32)
 
 
-def polygon(cv: Canvas, pts: np.ndarray, fill=None, alpha: float = 255, outline=None, width: float = 0.0) -> None:
+def polygon(
+    cv: Canvas, pts: np.ndarray, fill=None, alpha: float = 255, outline=None, width: float = 0.0
+) -> None:
     xy = [tuple(p) for p in cv.px(pts).tolist()]
     if fill is not None:
         cv.draw.polygon(xy, fill=rgba(fill, alpha))
@@ -53,9 +69,18 @@ def rect(cv: Canvas, box, fill=None, alpha: float = 255, outline=None, width: fl
     polygon(cv, np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]), fill, alpha, outline, width)
 
 
-def grid_facets(cv: Canvas, rng: np.random.Generator, cells: int, colors: np.ndarray, jitter: float = 0.3,
-                alpha: float = 255, edge=None, edge_width: float = 0.0, shade: float = 30.0,
-                box=(0.0, 0.0, 1.0, 1.0)) -> None:
+def grid_facets(
+    cv: Canvas,
+    rng: np.random.Generator,
+    cells: int,
+    colors: np.ndarray,
+    jitter: float = 0.3,
+    alpha: float = 255,
+    edge=None,
+    edge_width: float = 0.0,
+    shade: float = 30.0,
+    box=(0.0, 0.0, 1.0, 1.0),
+) -> None:
     """Facets on a jittered lattice: each cell a quad with one lit and one shaded half."""
     x0, y0, x1, y1 = box
     gx = np.linspace(x0, x1, cells + 1)
@@ -67,8 +92,14 @@ def grid_facets(cv: Canvas, rng: np.random.Generator, cells: int, colors: np.nda
     k = 0
     for i in range(cells):
         for j in range(cells):
-            quad = np.array([[X[i, j], Y[i, j]], [X[i, j + 1], Y[i, j + 1]],
-                             [X[i + 1, j + 1], Y[i + 1, j + 1]], [X[i + 1, j], Y[i + 1, j]]])
+            quad = np.array(
+                [
+                    [X[i, j], Y[i, j]],
+                    [X[i, j + 1], Y[i, j + 1]],
+                    [X[i + 1, j + 1], Y[i + 1, j + 1]],
+                    [X[i + 1, j], Y[i + 1, j]],
+                ]
+            )
             col = colors[k % len(colors)]
             k += 1
             polygon(cv, quad, col + shade * 0.5, alpha)

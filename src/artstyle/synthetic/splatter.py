@@ -33,8 +33,15 @@ def drips(cv: Canvas, rng: np.random.Generator, color, n: int, width: float, len
         cv.draw.ellipse([ex - r, ey - r, ex + r, ey + r], fill=rgba(color))
 
 
-def pour(cv: Canvas, rng: np.random.Generator, color, width: float, steps: int = 60, step: float = 0.03,
-         turn: float = 0.5) -> None:
+def pour(
+    cv: Canvas,
+    rng: np.random.Generator,
+    color,
+    width: float,
+    steps: int = 60,
+    step: float = 0.03,
+    turn: float = 0.5,
+) -> None:
     """A long looping poured line (Pollock's skeins) whose width varies along its length."""
     pts = walk(rng, rng.uniform(0, 1, 2), steps, step, turn)
     pts = np.mod(pts, 1.2) - 0.1  # wrap so skeins cover the canvas instead of leaving it

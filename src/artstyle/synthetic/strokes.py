@@ -27,8 +27,16 @@ def swirl_angles(xy: np.ndarray, centers: np.ndarray, spin: np.ndarray) -> np.nd
     return np.arctan2(v[:, 1], v[:, 0]) + np.pi / 2 * spin[nearest]
 
 
-def dabs(cv: Canvas, xy: np.ndarray, angles: np.ndarray, lengths: np.ndarray, widths: np.ndarray,
-         colors: np.ndarray, alpha: np.ndarray | float = 255, round_caps: bool = True) -> None:
+def dabs(
+    cv: Canvas,
+    xy: np.ndarray,
+    angles: np.ndarray,
+    lengths: np.ndarray,
+    widths: np.ndarray,
+    colors: np.ndarray,
+    alpha: np.ndarray | float = 255,
+    round_caps: bool = True,
+) -> None:
     """Straight strokes centred at ``xy`` (fractions) with the given angle, length and width."""
     n = len(xy)
     fills = rgba_list(colors, alpha)
@@ -46,8 +54,15 @@ def dabs(cv: Canvas, xy: np.ndarray, angles: np.ndarray, lengths: np.ndarray, wi
                 cv.draw.ellipse([px - r, py - r, px + r, py + r], fill=fill)
 
 
-def walk(rng: np.random.Generator, start, n: int, step: float, turn: float, angle: float | None = None,
-         curl: float = 0.0) -> np.ndarray:
+def walk(
+    rng: np.random.Generator,
+    start,
+    n: int,
+    step: float,
+    turn: float,
+    angle: float | None = None,
+    curl: float = 0.0,
+) -> np.ndarray:
     """A smooth random-walk path (n x 2 fractions): heading changes by N(curl, turn) per step."""
     a0 = rng.uniform(0, 2 * np.pi) if angle is None else float(angle)
     heading = a0 + np.cumsum(rng.normal(curl, turn, n))  # float64
@@ -56,12 +71,21 @@ def walk(rng: np.random.Generator, start, n: int, step: float, turn: float, angl
 
 
 def polyline(cv: Canvas, pts: np.ndarray, color, width: float, alpha: float = 255) -> None:
-    cv.draw.line([tuple(p) for p in cv.px(pts).tolist()], fill=rgba(color, alpha), width=cv.width(width),
-                 joint="curve")
+    cv.draw.line(
+        [tuple(p) for p in cv.px(pts).tolist()], fill=rgba(color, alpha), width=cv.width(width), joint="curve"
+    )
 
 
-def bristle_stroke(cv: Canvas, rng: np.random.Generator, pts: np.ndarray, color, width: float,
-                   bristles: int = 5, alpha: float = 230, streak: float = 25.0) -> None:
+def bristle_stroke(
+    cv: Canvas,
+    rng: np.random.Generator,
+    pts: np.ndarray,
+    color,
+    width: float,
+    bristles: int = 5,
+    alpha: float = 230,
+    streak: float = 25.0,
+) -> None:
     """A wide stroke drawn as parallel bristle tracks of slightly different value (dry-brush streaks)."""
     d = np.gradient(np.asarray(pts, np.float64), axis=0)
     normal = np.column_stack([-d[:, 1], d[:, 0]])

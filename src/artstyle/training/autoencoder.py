@@ -38,8 +38,9 @@ def evaluate(
     """
     model.eval()
     n, loss_sum, mse_sum, psnr_sum, ssim_sum = 0, 0.0, 0.0, 0.0, 0.0
-    for out, (x, _) in inference.iterate(lambda b: model(b[0]), loader, ctx.device,
-                                         desc=desc if ctx.is_main else None):
+    for out, (x, _) in inference.iterate(
+        lambda b: model(b[0]), loader, ctx.device, desc=desc if ctx.is_main else None
+    ):
         b = x.shape[0]
         loss_sum += float(loss_fn(out, x)) * b
         mse_sum += float(F.mse_loss(out, x, reduction="none").flatten(1).mean(1).sum())
@@ -67,11 +68,11 @@ def comparison_image(originals: torch.Tensor, reconstructions: torch.Tensor, col
     from torchvision.utils import make_grid
 
     blocks = [
-        t[i : i + columns]
-        for i in range(0, len(originals), columns)
-        for t in (originals, reconstructions)
+        t[i : i + columns] for i in range(0, len(originals), columns) for t in (originals, reconstructions)
     ]
-    padded = [torch.cat([b, torch.ones(columns - len(b), *b.shape[1:])]) if len(b) < columns else b for b in blocks]
+    padded = [
+        torch.cat([b, torch.ones(columns - len(b), *b.shape[1:])]) if len(b) < columns else b for b in blocks
+    ]
     grid = make_grid(torch.cat(padded).clamp(0, 1), nrow=columns, padding=2, pad_value=1.0)
     return Image.fromarray((grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
 
@@ -115,8 +116,13 @@ def train_autoencoder(
     pin = device.type == "cuda"
     sampler = distributed.train_sampler(train_ds, ctx, params.seed) if ctx.distributed else None
     train_loader = make_loader(
-        train_ds, ap.batch_size, shuffle=True, sampler=sampler, num_workers=ap.num_workers,
-        seed=params.seed, pin_memory=pin,
+        train_ds,
+        ap.batch_size,
+        shuffle=True,
+        sampler=sampler,
+        num_workers=ap.num_workers,
+        seed=params.seed,
+        pin_memory=pin,
     )
     val_loader = make_loader(
         distributed.shard(val_ds, ctx), ap.batch_size, num_workers=ap.num_workers, pin_memory=pin
@@ -132,8 +138,15 @@ def train_autoencoder(
     optimizer, scheduler = adamw_warmup_cosine(
         model, ap.lr, ap.weight_decay, ap.epochs, len(train_loader), ap.warmup_epochs
     )
-    trainer = Trainer(model, lambda net, batch: loss_fn(net(batch[0]), batch[0]), optimizer, scheduler,
-                      device=device, net=net, ctx=ctx)
+    trainer = Trainer(
+        model,
+        lambda net, batch: loss_fn(net(batch[0]), batch[0]),
+        optimizer,
+        scheduler,
+        device=device,
+        net=net,
+        ctx=ctx,
+    )
 
     def validate() -> dict[str, float]:
         val = evaluate(model, val_loader, loss_fn, ctx, desc="val")
@@ -147,8 +160,14 @@ def train_autoencoder(
         return {"reconstructions": comparison_image(examples, inference.predict(model, [examples], device))}
 
     fit = trainer.fit(
-        train_loader, ap.epochs, sampler=sampler, validate=validate, select=lambda row: -row["val_loss"],
-        live_dir=live_dir, log_images=epoch_images, desc="autoencoder epoch",
+        train_loader,
+        ap.epochs,
+        sampler=sampler,
+        validate=validate,
+        select=lambda row: -row["val_loss"],
+        live_dir=live_dir,
+        log_images=epoch_images,
+        desc="autoencoder epoch",
     )
     if fit.best_epoch == 0:
         raise RuntimeError(

@@ -214,7 +214,9 @@ def setup(
         param_groups(model, cfg), cfg.lr, cfg.weight_decay, epochs, len(loader), warmup
     )
     trainer = Trainer(model, loss_fn, optimizer, scheduler, device=device, net=net, ctx=ctx)
-    return ClassifierSetup(trainer=trainer, loader=loader, sampler=sampler, ctx=ctx, counts=counts, prior=prior)
+    return ClassifierSetup(
+        trainer=trainer, loader=loader, sampler=sampler, ctx=ctx, counts=counts, prior=prior
+    )
 
 
 @dataclass
@@ -245,7 +247,10 @@ def fit(
     s = setup(train_ds, cfg, seed, device)
     ctx, model = s.ctx, s.trainer.model
     val_loader = make_loader(
-        distributed.shard(val_ds, ctx), cfg.batch_size, num_workers=cfg.num_workers, seed=seed,
+        distributed.shard(val_ds, ctx),
+        cfg.batch_size,
+        num_workers=cfg.num_workers,
+        seed=seed,
         pin_memory=ctx.device.type == "cuda",
     )
     # Without a validation split there is nothing to select on: keep the last epoch.
@@ -305,7 +310,9 @@ def validate(model: torch.nn.Module, loader, ctx: distributed.Context) -> dict[s
         return {"val_loss": float("nan"), "val_accuracy": 0.0, "val_balanced_accuracy": 0.0}
     loss = F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels)).item()
     pred = logits.argmax(1)
-    with warnings.catch_warnings():  # "y_pred contains classes not in y_true": those are left out, as intended
+    with (
+        warnings.catch_warnings()
+    ):  # "y_pred contains classes not in y_true": those are left out, as intended
         warnings.simplefilter("ignore")
         balanced = float(balanced_accuracy_score(labels, pred))
     return {

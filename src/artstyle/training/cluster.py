@@ -64,7 +64,9 @@ def encode_latents(
     ds = StoreDataset(images, rows, np.zeros(len(rows), dtype=np.int64))
     out = np.empty((len(rows),) + tuple(model.latent_shape), dtype=np.float32)
     i = 0
-    for z, _ in inference.iterate(lambda b: model.encode(b[0]), make_loader(ds, batch_size), device, desc="encode"):
+    for z, _ in inference.iterate(
+        lambda b: model.encode(b[0]), make_loader(ds, batch_size), device, desc="encode"
+    ):
         out[i : i + len(z)] = z.numpy()
         i += len(z)
     return out

@@ -26,8 +26,17 @@ from artstyle.styles import NUM_CLASSES
 
 class StyleCritic:
     def __init__(
-        self, images: np.ndarray, rows: np.ndarray, labels: np.ndarray, styles: tuple[int, ...], *,
-        width: int, lr: float, seed: int, device: torch.device, classify: float = 0.0,
+        self,
+        images: np.ndarray,
+        rows: np.ndarray,
+        labels: np.ndarray,
+        styles: tuple[int, ...],
+        *,
+        width: int,
+        lr: float,
+        seed: int,
+        device: torch.device,
+        classify: float = 0.0,
     ) -> None:
         self.images, self.device, self.classify = images, device, classify
         # Real paintings are drawn per target style, so the rarest style's few paintings are seen

@@ -34,7 +34,12 @@ from artstyle.training.style_targets import pick_style_rows, style_scales, style
 
 
 def mean_latents(
-    autoencoder: ConvAutoencoder, images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch_size: int, device
+    autoencoder: ConvAutoencoder,
+    images: np.ndarray,
+    rows: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    device,
 ) -> torch.Tensor:
     """[NUM_CLASSES, *latent_shape]: the mean latent of each style's distinct training images.
 
@@ -47,8 +52,9 @@ def mean_latents(
     counts = torch.zeros(NUM_CLASSES)
     start = 0
     # row_chunks reads a batch at a time: images[rows] would copy the whole train split (12 GB at 224 px).
-    for z, _ in inference.iterate(autoencoder.encode, inference.row_chunks(images, rows, batch_size), device,
-                                  desc="encode"):
+    for z, _ in inference.iterate(
+        autoencoder.encode, inference.row_chunks(images, rows, batch_size), device, desc="encode"
+    ):
         y = torch.from_numpy(labels[start : start + len(z)])
         sums.index_add_(0, y, z)
         counts.index_add_(0, y, torch.ones(len(y)))
@@ -80,7 +86,9 @@ def train_embedder(
     ep: EmbedderParams = params.embedder
     for name in ep.style_layers:
         if name not in LAYERS:
-            raise ParamsError(f"embedder.style_layers: unknown VGG layer {name!r}; allowed: {', '.join(LAYERS)}")
+            raise ParamsError(
+                f"embedder.style_layers: unknown VGG layer {name!r}; allowed: {', '.join(LAYERS)}"
+            )
     device = runtime.start(params.seed, device)
 
     images = open_images(store_dir)
@@ -108,19 +116,22 @@ def train_embedder(
         return [gram_matrix(getattr(feats, n)) for n in ep.style_layers]
 
     def distances() -> torch.Tensor:
-        return inference.predict(lambda s: style_distance(style_grams(model(s)), target_list, scale_list),
-                                 [all_styles], device)
+        return inference.predict(
+            lambda s: style_distance(style_grams(model(s)), target_list, scale_list), [all_styles], device
+        )
 
     def loss_fn(net: torch.nn.Module, batch: tuple[torch.Tensor]) -> torch.Tensor:
         z = net(batch[0])
-        return ep.style_weight * style_loss(style_grams(z), target_list, scale_list) + ep.latent_weight * relative_mse(
-            z, means
-        )
+        return ep.style_weight * style_loss(
+            style_grams(z), target_list, scale_list
+        ) + ep.latent_weight * relative_mse(z, means)
 
     initial_distance = distances()
     trainer = Trainer(model, loss_fn, torch.optim.Adam(model.parameters(), lr=ep.lr), device=device)
     # All trained prototypes (27 on the default data) are one batch, optimised ``steps`` times.
-    fit = trainer.fit(itertools.repeat((all_styles,), ep.steps), 1, desc="prototypes", steps_per_epoch=ep.steps)
+    fit = trainer.fit(
+        itertools.repeat((all_styles,), ep.steps), 1, desc="prototypes", steps_per_epoch=ep.steps
+    )
     final_distance = distances()
 
     prototypes = inference.predict(lambda s: autoencoder.decode(model(s)), [all_styles], device)
@@ -135,7 +146,18 @@ def train_embedder(
     }
     if fit.step_logs:
         metrics["final_loss"] = fit.step_logs[-1]["loss"]
-    checkpoint = {"params": to_dict(ep), "seed": params.seed, "autoencoder": str(autoencoder_path),
-                  "trained_styles": list(trained), "metrics": metrics}
-    return EmbedderRun(model=model, metrics=metrics, checkpoint=checkpoint, prototypes=prototypes, initial=initial,
-                       styles=trained)
+    checkpoint = {
+        "params": to_dict(ep),
+        "seed": params.seed,
+        "autoencoder": str(autoencoder_path),
+        "trained_styles": list(trained),
+        "metrics": metrics,
+    }
+    return EmbedderRun(
+        model=model,
+        metrics=metrics,
+        checkpoint=checkpoint,
+        prototypes=prototypes,
+        initial=initial,
+        styles=trained,
+    )

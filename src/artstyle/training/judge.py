@@ -24,11 +24,28 @@ JUDGE_SEED = 42
 # StyleNet from scratch, 8 epochs with logit adjustment: 0.85 test balanced accuracy on the
 # default data (`judge_balanced_accuracy` in metrics/transfer.json).
 JUDGE_RECIPE = {
-    "backbone": "stylenet", "weights": "none", "freeze": "none", "backbone_lr": 0.1,
-    "width": 32, "depth": 1, "stages": 4, "style_pool": True, "dropout": 0.2,
-    "epochs": 8, "batch_size": 64, "lr": 0.003, "weight_decay": 0.05, "warmup_epochs": 1,
-    "label_smoothing": 0.1, "class_weights": "none", "sampler": "none", "logit_adjustment": True, "tau": 1.0,
-    "augment": True, "num_workers": 0, "nproc": 1,
+    "backbone": "stylenet",
+    "weights": "none",
+    "freeze": "none",
+    "backbone_lr": 0.1,
+    "width": 32,
+    "depth": 1,
+    "stages": 4,
+    "style_pool": True,
+    "dropout": 0.2,
+    "epochs": 8,
+    "batch_size": 64,
+    "lr": 0.003,
+    "weight_decay": 0.05,
+    "warmup_epochs": 1,
+    "label_smoothing": 0.1,
+    "class_weights": "none",
+    "sampler": "none",
+    "logit_adjustment": True,
+    "tau": 1.0,
+    "augment": True,
+    "num_workers": 0,
+    "nproc": 1,
 }
 
 
@@ -41,7 +58,10 @@ def judge_params() -> ClassifierParams:
 
 
 def train_judge(
-    store_dir: str | Path, splits_dir: str | Path, *, live_dir: str | Path | None = None,
+    store_dir: str | Path,
+    splits_dir: str | Path,
+    *,
+    live_dir: str | Path | None = None,
     device: torch.device | None = None,
 ) -> ClassifierRun:
     """Train the judge on ``splits_dir/train.csv``, select on ``val.csv`` (both never resampled)."""

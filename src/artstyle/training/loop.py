@@ -163,8 +163,13 @@ class Trainer:
                 if self.ctx is not None and self.ctx.distributed and hasattr(sampler, "set_epoch"):
                     sampler.set_epoch(epoch)
                 label = f"{desc} {epoch + 1}/{epochs}" if epochs > 1 else desc
-                bar = tqdm(batches, desc=label, total=steps_per_epoch, leave=False,
-                           disable=not (progress and self.is_main))
+                bar = tqdm(
+                    batches,
+                    desc=label,
+                    total=steps_per_epoch,
+                    leave=False,
+                    disable=not (progress and self.is_main),
+                )
                 loss_sum, seen, seconds = self._run_epoch(bar, step_logs, live if log_steps else None)
                 total_seconds += seconds
                 # The plain module validates: evaluation shards may differ in length, and a DDP
@@ -247,8 +252,9 @@ class _Best:
     state: dict[str, torch.Tensor] | None = None
 
 
-def _log_epoch(live: Any, row: dict[str, float], log_images: Callable[[], dict[str, Any]] | None,
-               metrics: bool) -> None:
+def _log_epoch(
+    live: Any, row: dict[str, float], log_images: Callable[[], dict[str, Any]] | None, metrics: bool
+) -> None:
     """The epoch's images and, when ``metrics``, its history row as one dvclive step."""
     if log_images is not None:
         for name, image in log_images().items():

@@ -68,8 +68,12 @@ def painting_statistics(
         return tuple(pyramid_statistics(vgg, x, layers, pyramid, statistic, upto=upto).values())
 
     # row_chunks, not chunks(images[rows]): one batch of the memmap at a time, never every chosen row.
-    parts = [out for out, _ in inference.iterate(stats, inference.row_chunks(images, rows, batch_size), device,
-                                                  desc="style targets")]
+    parts = [
+        out
+        for out, _ in inference.iterate(
+            stats, inference.row_chunks(images, rows, batch_size), device, desc="style targets"
+        )
+    ]
     return {k: torch.cat([p[i] for p in parts]) for i, k in enumerate(keys)}, owner
 
 
@@ -78,7 +82,8 @@ def style_means(stats: dict[str, torch.Tensor], owner: torch.Tensor) -> dict[str
     :func:`painting_statistics`), zeros for a style without paintings: the style targets."""
     counts = torch.bincount(owner, minlength=NUM_CLASSES).clamp_min(1).float()
     return {
-        k: torch.zeros(NUM_CLASSES, *t.shape[1:]).index_add_(0, owner, t) / counts.view(-1, *([1] * (t.dim() - 1)))
+        k: torch.zeros(NUM_CLASSES, *t.shape[1:]).index_add_(0, owner, t)
+        / counts.view(-1, *([1] * (t.dim() - 1)))
         for k, t in stats.items()
     }
 
@@ -90,8 +95,11 @@ def style_targets(*args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
 
 
 def target_reliability(
-    stats: dict[str, torch.Tensor], owner: torch.Tensor, targets: dict[str, torch.Tensor],
-    scales: dict[str, float], styles: tuple[int, ...],
+    stats: dict[str, torch.Tensor],
+    owner: torch.Tensor,
+    targets: dict[str, torch.Tensor],
+    scales: dict[str, float],
+    styles: tuple[int, ...],
 ) -> torch.Tensor:
     """[NUM_CLASSES] in [0, 1]: how well each style's averaged target describes its own paintings.
 
@@ -110,7 +118,9 @@ def target_reliability(
         return out
     covered = torch.isin(owner, torch.tensor(styles))
     for c in styles:
-        d = style_distance(list(stats.values()), [targets[k][c] for k in stats], [scales[k] for k in stats]).double()
+        d = style_distance(
+            list(stats.values()), [targets[k][c] for k in stats], [scales[k] for k in stats]
+        ).double()
         out[c] = float((1 - d[owner == c].mean() / d[covered & (owner != c)].mean()).clamp(0, 1))
     return out
 
@@ -137,7 +147,9 @@ def style_scales(targets: dict[str, torch.Tensor], styles: tuple[int, ...] | Non
     return {name: float(t.pow(2).mean()) for name, t in targets.items()}
 
 
-def style_colour_stats(images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch_size: int = 512) -> torch.Tensor:
+def style_colour_stats(
+    images: np.ndarray, rows: np.ndarray, labels: np.ndarray, batch_size: int = 512
+) -> torch.Tensor:
     """[NUM_CLASSES, 6]: each style's palette, the per-channel pixel mean (R, G, B) and std (R, G, B)
     of its training images, averaged over them.
 

@@ -129,19 +129,27 @@ class StyleTargets:
 
 
 def style_targets_for(
-    tp: TransferParams, vgg: VGGFeatures, images: np.ndarray, rows: np.ndarray, labels: np.ndarray, seed: int,
+    tp: TransferParams,
+    vgg: VGGFeatures,
+    images: np.ndarray,
+    rows: np.ndarray,
+    labels: np.ndarray,
+    seed: int,
     device: torch.device,
 ) -> StyleTargets:
     """Each style's targets from ``style_images_per_class`` of its training paintings, their
     normalisers and, with ``style_reliability``, each style's loss weight."""
     side = int(images.shape[1])
     if side // max(tp.style_pyramid) < 4:
-        raise InputError(f"transfer.style_pyramid: factor {max(tp.style_pyramid)} leaves fewer than 4 pixels of "
-                         f"the {side} px images; use factors up to {max(1, side // 4)}")
+        raise InputError(
+            f"transfer.style_pyramid: factor {max(tp.style_pyramid)} leaves fewer than 4 pixels of "
+            f"the {side} px images; use factors up to {max(1, side // 4)}"
+        )
     style_rows = pick_style_rows(rows, labels, tp.style_images_per_class, seed)
     styles = tuple(sorted(style_rows))
-    paintings, owner = painting_statistics(vgg, images, style_rows, tp.style_layers, device, statistic=mean_std,
-                                           pyramid=tp.style_pyramid)
+    paintings, owner = painting_statistics(
+        vgg, images, style_rows, tp.style_layers, device, statistic=mean_std, pyramid=tp.style_pyramid
+    )
     targets = style_means(paintings, owner)
     scales = style_scales(targets, styles)
     reliability = weights = None
@@ -165,8 +173,13 @@ class TransferLoss:
     each content image's target style, then scores the network's repainting of it."""
 
     def __init__(
-        self, tp: TransferParams, vgg: VGGFeatures, style: StyleTargets, critic: StyleCritic | None,
-        device: torch.device, seed: int,
+        self,
+        tp: TransferParams,
+        vgg: VGGFeatures,
+        style: StyleTargets,
+        critic: StyleCritic | None,
+        device: torch.device,
+        seed: int,
     ) -> None:
         self.tp, self.vgg, self.critic, self.device = tp, vgg, critic, device
         self.deepest = check_layers(tp.content_layer, tp.style_layers)
@@ -184,8 +197,9 @@ class TransferLoss:
     def style_term(self, out: torch.Tensor, feats: Any, style: torch.Tensor) -> torch.Tensor:
         """The pyramid style loss of ``out`` against its target styles, each image weighted by w_s when on."""
         tp = self.tp
-        stats = pyramid_statistics(self.vgg, out, tp.style_layers, tp.style_pyramid, mean_std,
-                                   upto=self.deepest_style, full=feats)
+        stats = pyramid_statistics(
+            self.vgg, out, tp.style_layers, tp.style_pyramid, mean_std, upto=self.deepest_style, full=feats
+        )
         target = {k: t[style] for k, t in self.targets.items()}
         if self.weights is None:
             return pyramid_style_loss(stats, target, self.scales, tp.style_layers, tp.style_pyramid)
@@ -207,7 +221,11 @@ class TransferLoss:
             "style": style_term,
             "tv": tv_loss(out),
         }
-        loss = tp.content_weight * terms["content"] + tp.style_weight * terms["style"] + tp.tv_weight * terms["tv"]
+        loss = (
+            tp.content_weight * terms["content"]
+            + tp.style_weight * terms["style"]
+            + tp.tv_weight * terms["tv"]
+        )
         if self.critic is not None:  # the critic steps first, on this batch's output (training/critic.py)
             terms["critic"] = self.critic.update(out, style)
             terms["adversarial"] = self.critic.generator_loss(out, style)
@@ -217,7 +235,7 @@ class TransferLoss:
 
 def summarise(step_logs: list[dict[str, float]], steps: int) -> dict[str, float]:
     """The last tenth of the steps' loss terms, averaged: one batch's loss is too noisy to compare runs by."""
-    tail = step_logs[-max(1, steps // 10):]
+    tail = step_logs[-max(1, steps // 10) :]
     return {"steps": steps, **{f"final_{k}": sum(row[k] for row in tail) / len(tail) for k in tail[0]}}
 
 
@@ -269,15 +287,29 @@ def train_transfer(
     model = build_network(tp, style, params.seed).to(device, memory_format=fmt)
     critic = None
     if tp.adversarial_weight > 0:
-        critic = StyleCritic(images, rows, labels, style.styles, width=tp.critic_width, lr=tp.critic_lr,
-                             seed=params.seed + 2, device=device, classify=tp.critic_classify)
+        critic = StyleCritic(
+            images,
+            rows,
+            labels,
+            style.styles,
+            width=tp.critic_width,
+            lr=tp.critic_lr,
+            seed=params.seed + 2,
+            device=device,
+            classify=tp.critic_classify,
+        )
     loss = TransferLoss(tp, vgg, style, critic, device, seed=params.seed + 1)
 
     optimizer = torch.optim.Adam(model.parameters(), lr=tp.lr)
     scheduler = warmup_cosine_scheduler(optimizer, tp.steps, tp.warmup_steps, final_scale=0.1)
     loader = make_loader(
-        StoreDataset(images, rows, labels), tp.batch_size, shuffle=True, num_workers=tp.num_workers,
-        seed=params.seed, drop_last=len(rows) >= tp.batch_size, pin_memory=device.type == "cuda",
+        StoreDataset(images, rows, labels),
+        tp.batch_size,
+        shuffle=True,
+        num_workers=tp.num_workers,
+        seed=params.seed,
+        drop_last=len(rows) >= tp.batch_size,
+        pin_memory=device.type == "cuda",
     )
     # Style transfer trains in steps, not epochs: one pass over an endless stream of batches.
     steps = itertools.islice(itertools.chain.from_iterable(itertools.repeat(loader)), tp.steps)
@@ -287,5 +319,11 @@ def train_transfer(
 
     model.cpu().eval()
     summary = summarise(fit.step_logs, tp.steps)
-    return TransferRun(model=model, metrics=summary, checkpoint=checkpoint(params, vgg, style, image_size, summary),
-                       targets=style.targets, scales=style.scales, image_size=image_size)
+    return TransferRun(
+        model=model,
+        metrics=summary,
+        checkpoint=checkpoint(params, vgg, style, image_size, summary),
+        targets=style.targets,
+        scales=style.scales,
+        image_size=image_size,
+    )
