@@ -100,7 +100,7 @@ class StyleClassifier:
         except CheckpointError:
             raise
         except Exception as exc:  # noqa: BLE001 - truncated, not a torch file, another model's dict...
-            raise CheckpointError(f"{path}: not a classifier checkpoint ({describe(exc)})") from None
+            raise CheckpointError(f"{path}: {_why_not_a_classifier(path, exc)}") from None
         trained = tuple(int(i) for i in ckpt.get("trained_styles", range(NUM_CLASSES)))
         if not trained or any(not 0 <= i < NUM_CLASSES for i in trained):
             raise CheckpointError(
@@ -170,6 +170,19 @@ class StyleClassifier:
         """A file's bytes -> (uint8 [s, s, 3], "") or (None, why not): the index's decoder."""
         arr, _, _, reason = decode_bytes(data, self.image_size, max_pixels)
         return arr, reason
+
+
+def _why_not_a_classifier(path: Path, exc: Exception) -> str:
+    """One line on why ``load_classifier`` failed on ``path`` (the file is read again to tell)."""
+    from artstyle.checkpoint import load_checkpoint
+
+    try:
+        ckpt = load_checkpoint(path)
+    except Exception:  # noqa: BLE001 - torch's messages are paragraphs: say what it means
+        return "not a PyTorch checkpoint (a truncated download, or another kind of file)"
+    if not isinstance(ckpt, dict) or not {"model", "model_class", "args"} <= set(ckpt):
+        return "not a classifier checkpoint (it holds no model_class, args and model weights)"
+    return f"not a usable {ckpt['model_class']} checkpoint ({describe(exc)})"[:300]
 
 
 def image_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Failure]]:

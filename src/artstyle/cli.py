@@ -2,6 +2,7 @@
 
 artstyle stylize photo.jpg --style Cubism -o out.png
 artstyle stylize photo.jpg --style Cubism:0.5,Ukiyo_e:0.5 -o blend.png
+artstyle classify painting.jpg my_paintings/ --top 3
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from artstyle.styles import ALIASES, NUM_CLASSES, STYLES, UnknownStyleError, can
 # Short side `stylize` resizes to by default; the evaluate_transfer stage repaints the real-picture
 # grid at the same size, so the committed picture shows what a user gets.
 DEFAULT_SIZE = 512
+# The checkpoints `make repro` writes: the commands' default --model.
+DEFAULT_TRANSFER = Path("models/transfer.pt")
+DEFAULT_CLASSIFIER = Path("models/classifier.pt")
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Art-style tools for the artstyle pipeline."
@@ -71,6 +75,17 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def require_model(path: Path, default: Path, what: str = "model") -> Path:
+    """``path`` when it is a file; otherwise exit 2 with one line: the default checkpoint missing
+    means the pipeline has not run yet (`make repro`), another path is the user's typo."""
+    if path.is_file():
+        return path
+    if path == default:
+        _fail(f"{path} not found: run `make repro` first (or pass --model)")
+    _fail(f"{what} {path} not found")
+    return path
+
+
 def _unknown_style(spec: str) -> str:
     return (
         f"unknown style in {spec!r}. Valid styles: {', '.join(STYLES)}. "
@@ -90,7 +105,7 @@ def stylize(
         help="a style name (e.g. Cubism, Ukiyo_e), a style file from --style-from (mine.style.pt), or a blend "
         "'Cubism:0.5,mine.style.pt:0.5' (weights are normalised)",
     ),
-    model: Path = typer.Option(Path("models/transfer.pt"), "--model", "-m", help="transfer checkpoint"),
+    model: Path = typer.Option(DEFAULT_TRANSFER, "--model", "-m", help="transfer checkpoint"),
     size: int = typer.Option(
         DEFAULT_SIZE,
         "--size",
@@ -151,8 +166,8 @@ def stylize(
             _fail(_unknown_style(style))
         except ValueError as e:
             _fail(str(e))
-    if onnx is None and not model.is_file():
-        _fail(f"model {model} not found: run the pipeline (`dvc repro train_transfer`) or pass --model")
+    if onnx is None:
+        require_model(model, DEFAULT_TRANSFER, "transfer model")
     if style_from is not None and not style_from.is_dir():
         _fail(f"--style-from {style_from}: not a folder")
     if onnx is not None:
@@ -206,11 +221,10 @@ def _stylize_onnx(image, output, weights, onnx, size, texture_scale, strength, p
 @app.command("export-onnx")
 def export_onnx_cmd(
     output: Path = typer.Option(Path("models/transfer.onnx"), "--output", "-o", help="ONNX file to write"),
-    model: Path = typer.Option(Path("models/transfer.pt"), "--model", "-m", help="transfer checkpoint"),
+    model: Path = typer.Option(DEFAULT_TRANSFER, "--model", "-m", help="transfer checkpoint"),
 ) -> None:
     """Export the transfer network to ONNX (for `artstyle stylize --onnx`)."""
-    if not model.is_file():
-        _fail(f"model {model} not found: run the pipeline (`dvc repro train_transfer`) or pass --model")
+    require_model(model, DEFAULT_TRANSFER, "transfer model")
     try:
         import onnx  # noqa: F401
         import onnxscript  # noqa: F401
@@ -299,6 +313,78 @@ def _stylize(
     names = [f"{STYLES[i]} {w / total:.2f}" for i, w in enumerate(weights) if w > 0]
     names += [f"{p.name} {w / total:.2f}" for p, w in files if w > 0]
     typer.echo(f"{output}: {y.shape[-1]}x{y.shape[-2]} in {', '.join(names)}")
+
+
+@app.command()
+def classify(
+    paths: list[Path] = typer.Argument(
+        ..., help="image files, and folders (walked recursively for .jpg .png .tif .webp ... files)"
+    ),
+    top: int = typer.Option(5, "--top", "-k", min=1, help="how many styles to list per image"),
+    model: Path = typer.Option(DEFAULT_CLASSIFIER, "--model", "-m", help="classifier checkpoint"),
+    as_json: bool = typer.Option(
+        False, "--json", help="one JSON document: [{path, top: [{style, probability}]}]"
+    ),
+    as_csv: bool = typer.Option(False, "--csv", help="CSV rows path,rank,style,probability"),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, help="images per forward pass"),
+    image_size: int = typer.Option(
+        None,
+        "--image-size",
+        min=8,
+        help="side of the centred square the model sees (default: the checkpoint's, else params.yaml data.image_size)",
+    ),
+) -> None:
+    """Name the most probable styles of each painting with the trained classifier.
+
+    Each file is decoded as the pipeline's index decodes its data (EXIF orientation, any mode, the
+    centred square at the model's size); probabilities are over the styles the model was trained on.
+    Unreadable files are reported on stderr, one line each; exit code 2 when nothing was classified.
+    """
+    if as_json and as_csv:
+        _fail("give at most one of --json and --csv")
+    require_model(model, DEFAULT_CLASSIFIER, "classifier model")
+    import csv
+    import io
+    import json
+    import sys
+
+    from tqdm import tqdm
+
+    from artstyle.classify import StyleClassifier, classify_paths, image_files
+    from artstyle.errors import UserError
+
+    def warn(failure) -> None:
+        tqdm.write(f"{failure.path}: {failure.reason}", file=sys.stderr)
+
+    files, missing = image_files(paths)
+    if not files:
+        _fail("; ".join(f"{f.path}: {f.reason}" for f in missing) or "nothing to classify")
+    for failure in missing:
+        warn(failure)
+    try:
+        clf = StyleClassifier.load(model, image_size=image_size, batch_size=batch_size)
+    except UserError as e:
+        _fail(str(e))
+    progress = any(p.is_dir() for p in paths)
+    results, failures = classify_paths(clf, files, top, batch_size, progress=progress, on_failure=warn)
+    if not results:
+        _fail(f"none of the {len(files)} image file(s) could be read (see above)")
+    if as_json:
+        doc = [
+            {"path": str(r.path), "top": [{"style": s, "probability": float(f"{p:.6f}")} for s, p in r.top]}
+            for r in results
+        ]
+        typer.echo(json.dumps(doc, indent=1))
+    elif as_csv:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["path", "rank", "style", "probability"])
+        for r in results:
+            w.writerows([str(r.path), rank, s, f"{p:.6f}"] for rank, (s, p) in enumerate(r.top, 1))
+        typer.echo(buf.getvalue(), nl=False)
+    else:
+        for r in results:
+            typer.echo(f"{r.path}: " + ", ".join(f"{s} {p:.2f}" for s, p in r.top))
 
 
 if __name__ == "__main__":
