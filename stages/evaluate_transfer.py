@@ -1,4 +1,4 @@
-"""Stage `evaluate_transfer`: deception rate, content SSIM, style distance; grid + bar plots."""
+"""Stage `evaluate_transfer`: deception rate (two judges), content SSIM, style distance; grid + bar plots."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ def main(
     splits: Path = typer.Option(..., help="splits directory (test.csv; never resampled)"),
     model: Path = typer.Option(..., help="transfer checkpoint (.pt)"),
     judge: Path = typer.Option(..., help="the judge's checkpoint (train_judge: a fixed StyleNet recipe)"),
+    vgg_judge: Path = typer.Option(
+        ..., help="the second judge's checkpoint (train_judge: a fixed VGG19 linear-probe recipe)"
+    ),
     metrics: Path = typer.Option(..., help="JSON: deception_rate, content_ssim, style_distance, ..."),
     grid: Path = typer.Option(..., help="PNG: test images (rows) in every style (columns)"),
     deception: Path = typer.Option(..., help="PNG: deception rate per target style"),
@@ -31,7 +34,7 @@ def main(
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
 ) -> None:
     p = load_params(params)
-    result = evaluate_transfer(p, store, splits, model, judge)
+    result = evaluate_transfer(p, store, splits, model, judge, vgg_judge_path=vgg_judge)
     write_json(metrics, result.metrics)
     rows = p.evaluate_transfer.grid_images
     save_figure(
@@ -44,7 +47,12 @@ def main(
     save_figure(
         deception,
         deception_figure(
-            result.per_style_deception, m["chance_rate"], result.per_style_identity, m["deception_rate"]
+            result.per_style_deception,
+            m["chance_rate"],
+            result.per_style_identity,
+            m["deception_rate"],
+            second=result.per_style_vgg_deception,
+            second_overall=m["vgg_deception_rate"],
         ),
     )
     net, ckpt = load_transfer(model)

@@ -48,6 +48,13 @@ TINY_TRANSFER = {
     },  # 16 px / 8 would leave 2 px
     "evaluate_transfer": {"content_images": 3, "grid_images": 2, "real_styles": ["Pointillism", "Ukiyo_e"]},
 }
+VGG_KEYS = (
+    "vgg_deception_rate",
+    "vgg_deception_rate_top3",
+    "vgg_colour_only_deception_rate",
+    "vgg_judge_balanced_accuracy",
+    "vgg_min_style_deception_rate",
+)
 KEYS = (
     "deception_rate",
     "deception_rate_top3",
@@ -129,12 +136,16 @@ def stage_run(tmp_path_factory):
         plot="plots/style_prototypes.png",
     )
     _run("train_transfer", root, **data, model="models/transfer.pt", live="dvclive/train_transfer")
+    # Both fixed judges (their recipes, on this store); the first judge below stays the tiny random
+    # classifier, whose numbers the tests recompute by hand.
+    _run("train_judge", root, **data, model="models/judge.pt", **{"vgg-judge": "models/judge_vgg19.pt"})
     _run(
         "evaluate_transfer",
         root,
         **data,
         model="models/transfer.pt",
         judge="models/classifier.pt",
+        **{"vgg-judge": "models/judge_vgg19.pt"},
         metrics="metrics/transfer.json",
         grid="plots/transfer_grid.png",
         deception="plots/transfer_deception.png",
@@ -247,6 +258,64 @@ def test_evaluate_stage_metrics_and_plots(stage_run):
     )
     for name in ("transfer_grid.png", "transfer_deception.png", "transfer_real.png"):
         assert (stage_run / "plots" / name).stat().st_size > 10_000, name
+
+
+def test_the_second_judge_is_a_fixed_vgg19_probe_trained_after_the_first(stage_run):
+    from artstyle.checkpoint import checkpoint_bytes
+    from artstyle.models.backbones import load_classifier
+    from artstyle.models.vgg_classifier import VGGStyleNet
+    from artstyle.training.judge import JUDGE_SEED, VGG_JUDGE_RECIPE, VGG_JUDGE_SEED, train_judge
+
+    vgg, ckpt = load_classifier(stage_run / "models/judge_vgg19.pt")
+    assert isinstance(vgg, VGGStyleNet) and ckpt["judge"] == "artstyle.training.judge.VGG_JUDGE_RECIPE"
+    assert ckpt["params"] == {"seed": VGG_JUDGE_SEED, "classifier": VGG_JUDGE_RECIPE}
+    assert VGG_JUDGE_SEED != JUDGE_SEED
+    # The StyleNet judge's bytes are those it has when trained alone: the probe changes nothing of it.
+    run = train_judge(stage_run / "data/store", stage_run / "data/manifests")
+    alone = checkpoint_bytes(run.model, run.model.args, STYLES, **run.checkpoint)
+    assert (stage_run / "models/judge.pt").read_bytes() == alone
+
+
+def test_second_judge_metrics_leave_the_first_judges_unchanged(stage_run):
+    from artstyle.evaluation.transfer import evaluate_transfer
+
+    metrics = json.loads((stage_run / "metrics" / "transfer.json").read_text())
+    for key in VGG_KEYS:
+        assert isinstance(metrics[key], float) and 0 <= metrics[key] <= 1, key
+    assert metrics["vgg_deception_rate"] <= metrics["vgg_deception_rate_top3"]
+    assert metrics["vgg_min_style_deception_rate"] <= metrics["vgg_deception_rate"]
+    assert isinstance(metrics["vgg_styles_above_chance"], int)
+    assert 0 <= metrics["vgg_styles_above_chance"] <= metrics["styles"]
+    # Without the second judge: the same first-judge numbers, bit for bit, and no vgg_ key.
+    p = load_params(stage_run / "params.yaml")
+    alone = evaluate_transfer(
+        p,
+        stage_run / "data/store",
+        stage_run / "data/manifests",
+        stage_run / "models/transfer.pt",
+        stage_run / "models/classifier.pt",
+    )
+    assert alone.per_style_vgg_deception is None
+    assert alone.metrics == {k: v for k, v in metrics.items() if not k.startswith("vgg_")}
+    # The second judge's deception rate, recomputed from its checkpoint as the first judge's is below.
+    from artstyle.data.dataset import to_float
+    from artstyle.data.manifests import read_manifest
+    from artstyle.data.store import open_images
+    from artstyle.evaluation.transfer import pick_content_rows
+    from artstyle.models.backbones import load_classifier
+
+    net = StyleTransferNet.from_args(load_checkpoint(stage_run / "models/transfer.pt")["args"])
+    net.load_state_dict(load_checkpoint(stage_run / "models/transfer.pt")["model"])
+    judge, _ = load_classifier(stage_run / "models/judge_vgg19.pt")
+    rows, _ = read_manifest(stage_run / "data/manifests/test.csv")
+    picked = pick_content_rows(rows, p.evaluate_transfer.content_images, p.seed)
+    contents = to_float(open_images(stage_run / "data/store")[picked])
+    with torch.no_grad():
+        hits = sum(
+            int((judge(net.eval()(contents, torch.full((len(contents),), s))).argmax(1) == s).sum())
+            for s in range(NUM_CLASSES)
+        )
+    assert metrics["vgg_deception_rate"] == pytest.approx(hits / (len(contents) * NUM_CLASSES), abs=1e-6)
 
 
 def test_training_is_deterministic_on_cpu(stage_run):

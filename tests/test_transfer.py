@@ -136,6 +136,56 @@ def test_figures_have_readable_style_names():
     assert readable("Pop_Art") in [ax.get_title() for ax in proto.axes]
     bars = deception_figure(dict.fromkeys(STYLES, 0.5), 1 / 27, dict.fromkeys(STYLES, 0.0), 0.5)
     assert bars.axes[0].get_yticklabels()[0].get_text() == "Abstract Expressionism"
+    assert len(bars.axes[0].containers) == 1
+
+
+def test_deception_figure_puts_the_second_judges_bars_beside_the_first():
+    first, second = dict.fromkeys(STYLES, 0.5), dict.fromkeys(STYLES, 0.25)
+    fig = deception_figure(first, 1 / 27, dict.fromkeys(STYLES, 0.0), 0.5, second=second, second_overall=0.25)
+    ax = fig.axes[0]
+    a, b = ax.containers
+    assert [r.get_width() for r in a] == [0.5] * NUM_CLASSES and [r.get_width() for r in b] == [
+        0.25
+    ] * NUM_CLASSES
+    # side by side, not on top of each other: each style's two bars share its tick and do not overlap
+    for ra, rb, tick in zip(a, b, ax.get_yticks()):
+        assert ra.get_y() + ra.get_height() <= rb.get_y() + 1e-9
+        assert ra.get_y() < tick < rb.get_y() + rb.get_height()
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any("StyleNet" in t for t in labels) and any("VGG19" in t for t in labels)
+    assert ax.get_yticklabels()[0].get_text() == "Abstract Expressionism"
+
+
+def test_the_vgg_judge_recipe_is_fixed_in_code_not_read_from_params():
+    import dataclasses
+
+    import yaml
+    from conftest import REPO
+
+    from artstyle.params import ClassifierParams
+    from artstyle.training.judge import (
+        JUDGE_SEED,
+        VGG_JUDGE_RECIPE,
+        VGG_JUDGE_SEED,
+        judge_params,
+        vgg_judge_params,
+    )
+
+    cfg = vgg_judge_params()  # every ClassifierParams key, validated
+    assert set(VGG_JUDGE_RECIPE) == {f.name for f in dataclasses.fields(ClassifierParams)}
+    assert (cfg.backbone, cfg.freeze, cfg.epochs) == ("vgg19", "backbone", 1)  # a linear probe, one epoch
+    assert VGG_JUDGE_SEED != JUDGE_SEED and judge_params().backbone == "stylenet"
+    # DVC reruns train_judge for no params: `-S classifier.*` experiments move neither judge.
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    judge = stages["train_judge"]
+    assert "params" not in judge and "${" not in judge["cmd"]
+    assert "params.yaml" not in judge["deps"]
+    assert {"models/judge.pt", "models/judge_vgg19.pt"} <= set(judge["outs"])
+    evaluate = stages["evaluate_transfer"]
+    assert (
+        "--vgg-judge models/judge_vgg19.pt" in evaluate["cmd"] and "models/judge_vgg19.pt" in evaluate["deps"]
+    )
+    assert "classifier" not in evaluate["params"]
 
 
 def mean_std_target(energy: torch.Tensor) -> torch.Tensor:

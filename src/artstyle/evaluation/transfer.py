@@ -18,7 +18,12 @@ styles with training images on a user's subset) and judged by numbers, not by ey
   unstylized images;
 - the colour-only control, ``colour_only_deception_rate`` and ``colour_only_content_ssim``: each
   content image's per-channel mean and std set to the target style's average (no network). What
-  the network scores above it is more than a colour change.
+  the network scores above it is more than a colour change;
+- a second judge of another family, when given (``train_judge``'s VGG19 linear probe, also a fixed
+  recipe): the ``vgg_`` keys score the same repaintings and colour-only control with it, after
+  everything above, so the first judge's numbers do not depend on it. The transfer network trains
+  against a small pixel convnet (its critic), never against a VGG19 classifier: a gain the first
+  judge sees and this one does not may be what two small pixel convnets agree on.
 
 Timings are not metrics (they change on every run): the stylize latency is the benchmark's
 (``python -m artstyle.bench stylize``).
@@ -27,7 +32,7 @@ Timings are not metrics (they change on every run): the stylize latency is the b
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,6 +102,35 @@ def classify(
     model: torch.nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 256
 ) -> torch.Tensor:
     return inference.predict(model, inference.chunks(images, batch_size), device)
+
+
+def load_judge(
+    path: str | Path, device: torch.device
+) -> tuple[Callable[[torch.Tensor], torch.Tensor], tuple[int, ...]]:
+    """A judge's checkpoint as a function images -> logits that never names a style it had no
+    training image of, and those styles."""
+    net, ckpt = load_classifier(path, device)
+    styles = trained_styles_of(ckpt)
+
+    def judge(x: torch.Tensor) -> torch.Tensor:
+        return restrict_logits(net(x), styles)
+
+    return judge, styles
+
+
+def judge_test_predictions(
+    judge: Callable[[torch.Tensor], torch.Tensor],
+    judge_styles: Sequence[int],
+    store: np.ndarray,
+    rows: np.ndarray,
+    labels: np.ndarray,
+    device: torch.device,
+    desc: str = "judge",
+) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, predictions) of the judge on the test rows of the styles it knows (a batch at a time)."""
+    covered = np.isin(labels, judge_styles)
+    pred = inference.predict(judge, inference.row_chunks(store, rows[covered], 256), device, desc=desc)
+    return labels[covered], pred.argmax(1).numpy()
 
 
 def hit_rates(logits: torch.Tensor, targets: torch.Tensor, k: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
@@ -226,6 +260,7 @@ class TransferEval:
     contents: torch.Tensor  # [N, 3, H, W]
     stylized: torch.Tensor  # [N, len(styles), 3, H, W]
     styles: tuple[int, ...] = tuple(range(NUM_CLASSES))  # the trained styles, columns of ``stylized``
+    per_style_vgg_deception: dict[str, float] | None = None  # the second judge's, when given
 
 
 def evaluate_transfer(
@@ -235,31 +270,24 @@ def evaluate_transfer(
     transfer_path: str | Path,
     judge_path: str | Path,
     *,
+    vgg_judge_path: str | Path | None = None,
     device: torch.device | None = None,
 ) -> TransferEval:
+    """The metrics of the module docstring; the ``vgg_`` keys only with ``vgg_judge_path``."""
     ev: EvaluateTransferParams = params.evaluate_transfer
     device = runtime.start(params.seed, device)
 
     model, ckpt = load_transfer(transfer_path, device)
-    judge_net, judge_ckpt = load_classifier(judge_path, device)
+    judge, judge_styles = load_judge(judge_path, device)
     styles = trained_styles_of(ckpt)
-    judge_styles = trained_styles_of(judge_ckpt)
     k = len(styles)
-
-    def judge(x: torch.Tensor) -> torch.Tensor:  # never names a style it had no training image of
-        return restrict_logits(judge_net(x), judge_styles)
 
     rows, test_labels = read_manifest(Path(splits_dir) / "test.csv")
     if len(rows) == 0:
         raise InputError(f"{splits_dir}/test.csv is empty: nothing to stylize")
     store = open_images(store_dir)
-    # How good the judge itself is, on the whole test split (read a batch at a time).
-    covered = np.isin(test_labels, judge_styles)
-    judge_pred = (
-        inference.predict(judge, inference.row_chunks(store, rows[covered], 256), device, desc="judge")
-        .argmax(1)
-        .numpy()
-    )
+    # How good the judge itself is, on the whole test split.
+    judged_labels, judge_pred = judge_test_predictions(judge, judge_styles, store, rows, test_labels, device)
     contents = to_float(store[pick_content_rows(rows, ev.content_images, params.seed)])
     n = len(contents)
     stylized = stylize_all(model, contents, device, styles=styles)
@@ -294,7 +322,7 @@ def evaluate_transfer(
         "deception_rate": float(top1.float().mean()),
         "deception_rate_top3": float(top3.float().mean()),
         "chance_rate": chance,
-        "judge_balanced_accuracy": balanced_accuracy(test_labels[covered], judge_pred),
+        "judge_balanced_accuracy": balanced_accuracy(judged_labels, judge_pred),
         "identity_deception_rate": float(id_top1.float().mean()),
         "content_ssim": float(content_ssim.mean()),
         "style_distance": float(dist.mean()),
@@ -307,6 +335,26 @@ def evaluate_transfer(
         "content_images": n,
     }
     names = [STYLES[i] for i in styles]
+    per_style_vgg = None
+    if vgg_judge_path is not None:
+        # The second judge, last: nothing above depends on it.
+        vgg_judge, vgg_styles = load_judge(vgg_judge_path, device)
+        vgg_labels, vgg_pred = judge_test_predictions(
+            vgg_judge, vgg_styles, store, rows, test_labels, device, desc="vgg judge"
+        )
+        vgg_top1, vgg_top3 = hit_rates(classify(vgg_judge, flat, device), target)
+        vgg_colour_top1, _ = hit_rates(classify(vgg_judge, colour, device), target)
+        vgg_per_style = vgg_top1.view(n, k).float().mean(0)
+        vgg_chance = 1.0 / len(vgg_styles)
+        metrics |= {
+            "vgg_deception_rate": float(vgg_top1.float().mean()),
+            "vgg_deception_rate_top3": float(vgg_top3.float().mean()),
+            "vgg_colour_only_deception_rate": float(vgg_colour_top1.float().mean()),
+            "vgg_judge_balanced_accuracy": balanced_accuracy(vgg_labels, vgg_pred),
+            "vgg_min_style_deception_rate": float(vgg_per_style.min()),
+            "vgg_styles_above_chance": int((vgg_per_style > vgg_chance).sum()),
+        }
+        per_style_vgg = dict(zip(names, vgg_per_style.tolist()))
     return TransferEval(
         metrics=metrics,
         per_style_deception=dict(zip(names, per_style.tolist())),
@@ -314,4 +362,5 @@ def evaluate_transfer(
         contents=contents,
         stylized=stylized,
         styles=styles,
+        per_style_vgg_deception=per_style_vgg,
     )

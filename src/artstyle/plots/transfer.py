@@ -151,36 +151,63 @@ def deception_figure(
     chance: float,
     identity: Mapping[str, float] | None = None,
     overall: float | None = None,
+    *,
+    second: Mapping[str, float] | None = None,
+    second_overall: float | None = None,
+    labels: tuple[str, str] = ("StyleNet judge", "VGG19 probe judge"),
 ) -> Figure:
     """Horizontal bars: per target style, the fraction of stylized images the classifier assigns to it.
 
     The chance line (1/27) and, per style, the rate for the unstylized images (the floor the
-    stylization has to beat) put the bars in context.
+    stylization has to beat) put the bars in context. ``second`` (the second judge's per-style
+    rates) draws a second bar beside each style's first, named by ``labels``.
     """
     names = list(per_style)
-    y = np.arange(len(names))
-    fig = Figure(figsize=(7.0, 0.28 * len(names) + 1.6), layout="constrained")
+    y = np.arange(len(names), dtype=float)
+    pair = second is not None
+    height, shift = (0.4, 0.2) if pair else (0.8, 0.0)
+    fig = Figure(figsize=(7.0, (0.4 if pair else 0.28) * len(names) + 1.6), layout="constrained")
     ax = fig.subplots()
-    ax.barh(y, [per_style[n] for n in names], color="tab:blue", label="stylized")
+    ax.barh(
+        y - shift,
+        [per_style[n] for n in names],
+        height=height,
+        color="tab:blue",
+        label=f"stylized, {labels[0]}" if pair else "stylized",
+    )
+    if pair:
+        ax.barh(
+            y + shift,
+            [second.get(n, 0.0) for n in names],
+            height=height,
+            color="tab:orange",
+            label=f"stylized, {labels[1]}",
+        )
     if identity is not None:
         ax.scatter(
             [identity.get(n, 0.0) for n in names],
-            y,
+            y - shift,
             marker="|",
-            s=120,
+            s=120 if not pair else 60,
             color="black",
             zorder=3,
-            label="unstylized (identity)",
+            label=f"unstylized (identity), {labels[0]}" if pair else "unstylized (identity)",
         )
     ax.axvline(chance, color="tab:red", linestyle="--", label=f"chance ({chance:.3f})")
     if overall is not None:
         ax.axvline(overall, color="tab:blue", linestyle=":", label=f"mean ({overall:.2f})")
+    if pair and second_overall is not None:
+        ax.axvline(second_overall, color="tab:orange", linestyle=":", label=f"mean ({second_overall:.2f})")
     ax.set_yticks(y, [n.replace("_", " ") for n in names], fontsize=8)
-    ax.invert_yaxis()
+    ax.set_ylim(len(names) - 0.5, -0.5)  # first style on top
     ax.set_xlim(0, 1)
     ax.set_xlabel("fraction classified as the target style")
-    ax.set_title("Deception rate per target style (independent classifier as judge)")
+    ax.set_title(
+        "Deception rate per target style (two independent judges)"
+        if pair
+        else "Deception rate per target style (independent classifier as judge)"
+    )
     ax.grid(axis="x", alpha=0.3)
     # Below the axes: inside, it covered the bars of the last styles.
-    fig.legend(loc="outside lower center", ncols=4, fontsize="small")
+    fig.legend(loc="outside lower center", ncols=3 if pair else 4, fontsize="small")
     return fig
