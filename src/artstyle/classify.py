@@ -122,6 +122,8 @@ class StyleClassifier:
         from artstyle.evaluation.classification import restrict_logits
 
         images = np.asarray(images)
+        if not images.flags.writeable:  # a read-only memmap or PIL buffer: torch wants to own writable memory
+            images = images.copy()
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
             raise ValueError(f"expected uint8 images [N, H, W, 3], got {images.dtype} {list(images.shape)}")
         if len(images) == 0:
@@ -244,7 +246,7 @@ def classify_paths(
     """Top-``top`` styles of every image file in ``paths`` (files, and folders walked recursively).
 
     Files are decoded one at a time and classified ``batch_size`` at a time (memory stays bounded
-    whatever the folder holds); ``progress`` shows a bar on stderr. Returns (results in input
+    whatever the folder holds); ``progress`` shows a bar on stderr when it is a terminal. Returns (results in input
     order, failures: (path, one-line reason) for each missing path, folder without images or file
     that could not be decoded). ``on_failure`` is called on each failure as it happens.
     """
@@ -257,7 +259,12 @@ def classify_paths(
     seen = len(failures)
     results: list[Classified] = []
     with tqdm(
-        total=len(files), desc="classify", unit="img", file=sys.stderr, disable=not progress, leave=False
+        total=len(files),
+        desc="classify",
+        unit="img",
+        file=sys.stderr,
+        disable=None if progress else True,
+        leave=False,
     ) as bar:
         for batch_paths, batch, consumed in _batches(clf, files, batch_size, max_pixels, failures):
             if on_failure is not None:
