@@ -31,6 +31,7 @@ from artstyle.params import parse_params
 from artstyle.styles import NUM_CLASSES, STYLES
 
 runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: threads only add hand-offs
 SIZE = 16  # make_store's image size
 SUBSET = (0, 7, 26)  # Abstract_Expressionism, Cubism, Ukiyo_e
 
@@ -47,11 +48,14 @@ def fit_on_store(net: StyleNet, root, steps: int = 60) -> StyleNet:
     x = torch.from_numpy(np.asarray(open_images(root / "store")[rows])).permute(0, 3, 1, 2).float() / 255
     y = torch.from_numpy(labels)
     opt = torch.optim.Adam(net.parameters(), lr=0.03)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     net.train()
     for _ in range(steps):
         opt.zero_grad()
         torch.nn.functional.cross_entropy(net(x), y).backward()
         opt.step()
+    torch.set_num_threads(threads)
     return net.eval()
 
 
@@ -240,3 +244,22 @@ def test_image_size_falls_back_to_params(tmp_path):
     (tmp_path / "params.yaml").write_text("data:\n  image_size: 32\n", encoding="utf-8")
     assert pipeline_image_size(tmp_path / "params.yaml") == 32
     assert pipeline_image_size(tmp_path / "absent.yaml") == 64
+
+
+@pytest.mark.parametrize("backbone", ["vgg19", "torchvision/resnet18", "timm/resnet18"])
+def test_every_backbone_the_pipeline_trains(setup, tmp_path, backbone):
+    from artstyle.models.pretrained import PretrainedClassifier
+    from artstyle.models.vgg_classifier import VGGStyleNet
+
+    if backbone == "vgg19":
+        net = VGGStyleNet(dropout=0.0)
+    else:
+        library, _, name = backbone.partition("/")
+        net = PretrainedClassifier(library, name, dropout=0.0)
+    save_classifier(tmp_path / "c.pt", net.eval(), trained_styles=list(range(NUM_CLASSES)))
+    clf = StyleClassifier.load(tmp_path / "c.pt", device=torch.device("cpu"), image_size=32)
+    assert type(clf.model) is type(net)
+    image = next((setup / "pngs").rglob("*.png"))
+    out = run_cli(image, "--model", tmp_path / "c.pt", "--image-size", 32, "--top", 1, "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)[0]["top"][0]["style"] == clf.top_k(Image.open(image), 1)[0][0]
