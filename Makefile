@@ -10,7 +10,7 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 export MPLBACKEND ?= Agg
 
-.PHONY: repro test install dev lint format dag clean-venv
+.PHONY: repro test install dev lint format dag exp metrics clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,14 @@ dev: $(VENV)/.installed-dev
 # Ends with the metrics that differ from the committed run (git HEAD): nothing listed means this
 # machine reproduced every number; docs/reproducibility.md says what may differ across CPUs.
 # Every metrics file of dvc.yaml but metrics/classifier_cost.json, the classifier's wall time,
-# which differs on every run (tests/test_stage_contract.py keeps this list in step with dvc.yaml).
+# which differs on every run, plus the details files next to them and dvclive's summaries (committed
+# JSON outputs: `dvc metrics diff` reads any JSON file). tests/test_stage_contract.py keeps this
+# list in step with dvc.yaml.
 REPRO_METRICS = metrics/index.json metrics/resample.json metrics/oversample.json metrics/classifier.json \
 	metrics/autoencoder.json metrics/clusters.json metrics/embedder.json metrics/transfer.json \
+	metrics/index_details.json metrics/resample_details.json metrics/oversample_details.json \
+	metrics/classifier_details.json metrics/autoencoder_details.json metrics/clusters_details.json \
+	metrics/embedder_details.json metrics/transfer_details.json \
 	dvclive/classifier/metrics.json dvclive/autoencoder/metrics.json dvclive/transfer/metrics.json
 repro: $(VENV)/.installed
 	$(BIN)/dvc repro
@@ -55,6 +60,17 @@ format: $(VENV)/.installed-dev
 
 dag: $(VENV)/.installed
 	$(BIN)/dvc dag
+
+# Compare experiments in 120 columns: the params that differ, then every part's headline metrics
+# (src/artstyle/headline.py), one column per experiment (docs/experiments.md). EXP_ARGS goes to
+# `dvc exp show`, e.g. make exp EXP_ARGS="-A" or EXP_ARGS="-n 3".
+EXP_ARGS ?=
+exp: $(VENV)/.installed
+	@$(BIN)/python tools/exp_table.py exp -- $(EXP_ARGS)
+
+# The workspace's DVC metrics, one `file  key  value` line per number.
+metrics: $(VENV)/.installed
+	@$(BIN)/python tools/exp_table.py metrics
 
 clean-venv:
 	rm -rf $(VENV)

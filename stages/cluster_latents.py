@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from artstyle.fileio import save_figure, save_npy, write_json
+from artstyle.fileio import save_figure, save_npy
+from artstyle.headline import write_metrics
 from artstyle.params import load_params
 from artstyle.plots.clusters import contingency_figure, pca_clusters_figure, pca_styles_figure
 from artstyle.stage import stage, stage_app
@@ -38,7 +39,7 @@ def main(
         save_npy(latents / f"{split}_rows.npy", run.rows[split])
     run.latent_model.save(latents / "latent_clustering.npz")
     run.pixel_model.save(latents / "pixel_clustering.npz")
-    write_json(metrics, run.metrics)
+    write_metrics(metrics, run.metrics, "metrics/clusters.json")
 
     explained = run.latent_model.explained_variance_ratio
     normalized = run.latent_model.normalize

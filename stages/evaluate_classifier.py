@@ -11,6 +11,7 @@ import typer
 
 from artstyle.evaluation.classification import confusion, evaluate_classifier
 from artstyle.fileio import save_figure, write_json, write_text
+from artstyle.headline import write_metrics
 from artstyle.params import load_params
 from artstyle.plots.classifier import confusion_figure, recall_figure
 from artstyle.stage import stage, stage_app
@@ -36,7 +37,7 @@ def main(
 ) -> None:
     p = load_params(params)
     result = evaluate_classifier(p, store, manifests, model)
-    write_json(metrics, result.metrics)
+    write_metrics(metrics, result.metrics, "metrics/classifier.json")
     write_json(per_class, result.per_class)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -8,7 +8,8 @@ import typer
 
 from artstyle.cli import DEFAULT_SIZE
 from artstyle.evaluation.transfer import evaluate_transfer, load_transfer, repaint_real
-from artstyle.fileio import save_figure, write_json
+from artstyle.fileio import save_figure
+from artstyle.headline import write_metrics
 from artstyle.params import load_params
 from artstyle.plots.transfer import deception_figure, real_pictures_figure, transfer_grid_figure
 from artstyle.stage import stage, stage_app
@@ -35,7 +36,7 @@ def main(
 ) -> None:
     p = load_params(params)
     result = evaluate_transfer(p, store, splits, model, judge, vgg_judge_path=vgg_judge)
-    write_json(metrics, result.metrics)
+    write_metrics(metrics, result.metrics, "metrics/transfer.json")
     rows = p.evaluate_transfer.grid_images
     save_figure(
         grid,

@@ -8,6 +8,7 @@ import typer
 
 from artstyle.data.index import build_store
 from artstyle.fileio import split_breakdowns, write_json
+from artstyle.headline import write_metrics
 from artstyle.params import load_params
 from artstyle.stage import stage, stage_app
 
@@ -38,7 +39,7 @@ def main(
         split_seed=p.data.split_seed,
     )
     totals, per_style = split_breakdowns(result.metrics)
-    write_json(metrics, totals)
+    write_metrics(metrics, totals, "metrics/index.json")
     write_json(counts, per_style)
     m = result.metrics
     how = "detected" if p.data.format == "auto" else "data.format"

@@ -9,6 +9,7 @@ import typer
 from artstyle.data.oversample import build_train_set
 from artstyle.data.store import open_images
 from artstyle.fileio import save_figure, split_breakdowns, write_json
+from artstyle.headline import write_metrics
 from artstyle.params import load_params
 from artstyle.plots.oversample import oversampled_figure
 from artstyle.stage import stage, stage_app
@@ -39,7 +40,7 @@ def main(
     totals, per_style = split_breakdowns(
         {k: v for k, v in s.items() if k not in ("method", "repeated_styles", "k_neighbors_used")}
     )
-    write_json(metrics, totals)
+    write_metrics(metrics, totals, "metrics/oversample.json")
     write_json(
         counts,
         {**per_style, "repeated_styles": s["repeated_styles"], "k_neighbors_used": s["k_neighbors_used"]},

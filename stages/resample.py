@@ -8,6 +8,7 @@ import typer
 
 from artstyle.data.resample import build_manifests
 from artstyle.fileio import save_figure, split_breakdowns, write_json
+from artstyle.headline import write_metrics
 from artstyle.params import load_params
 from artstyle.plots.counts import class_counts_figure
 from artstyle.runtime import seed_everything
@@ -35,7 +36,7 @@ def main(
     seed_everything(p.seed)
     summary = build_manifests(store, splits, out, p)
     totals, per_style = split_breakdowns(summary)
-    write_json(metrics, totals)
+    write_metrics(metrics, totals, "metrics/resample.json")
     write_json(counts, per_style)
     real_only = "; real images, SMOTE adds the rest in oversample" if p.sampling_method != "random" else ""
     panels = {f"train (sampling: {p.sampling}{real_only})": (summary["train_before"], summary["train_after"])}

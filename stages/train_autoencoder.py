@@ -8,7 +8,8 @@ import typer
 
 from artstyle import distributed
 from artstyle.checkpoint import save_checkpoint
-from artstyle.fileio import save_figure, write_json
+from artstyle.fileio import save_figure
+from artstyle.headline import write_metrics
 from artstyle.params import load_params
 from artstyle.plots.autoencoder import reconstructions_figure
 from artstyle.stage import stage, stage_app
@@ -35,7 +36,7 @@ def main(
         run = train_autoencoder(p, store, splits, live_dir=live)
         if distributed.is_main():
             save_checkpoint(model, run.model, run.model.args, STYLES, **run.checkpoint)
-            write_json(metrics, run.metrics)
+            write_metrics(metrics, run.metrics, "metrics/autoencoder.json")
             save_figure(recon, reconstructions_figure(run.examples, run.reconstructions, run.example_labels))
             m = run.metrics
             typer.echo(

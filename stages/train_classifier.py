@@ -8,7 +8,7 @@ import typer
 
 from artstyle import distributed
 from artstyle.checkpoint import save_checkpoint
-from artstyle.fileio import write_json
+from artstyle.headline import write_metrics
 from artstyle.params import load_params
 from artstyle.stage import stage, stage_app
 from artstyle.styles import STYLES
@@ -36,7 +36,7 @@ def main(
         run = train_classifier(p, store, train, splits, live_dir=live)
         if distributed.is_main():
             save_checkpoint(model, run.model, run.model.args, STYLES, **run.checkpoint)
-            write_json(cost, run.cost)
+            write_metrics(cost, run.cost, "metrics/classifier_cost.json")
             typer.echo(
                 f"best epoch {run.best_epoch}/{p.classifier.epochs}: "
                 f"val balanced accuracy {run.best_val_balanced_accuracy:.3f} -> {model}"

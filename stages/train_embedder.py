@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from artstyle.checkpoint import save_checkpoint
-from artstyle.fileio import save_figure, write_json
+from artstyle.fileio import save_figure
+from artstyle.headline import write_metrics
 from artstyle.params import load_params
 from artstyle.plots.transfer import style_prototypes_figure
 from artstyle.stage import stage, stage_app
@@ -35,7 +36,7 @@ def main(
     p = load_params(params)
     run = train_embedder(p, store, splits, autoencoder)
     save_checkpoint(model, run.model, run.model.args, STYLES, **run.checkpoint)
-    write_json(metrics, run.metrics)
+    write_metrics(metrics, run.metrics, "metrics/embedder.json")
     save_figure(
         plot, style_prototypes_figure(run.prototypes, run.initial, styles=[STYLES[i] for i in run.styles])
     )

@@ -16,6 +16,7 @@ import yaml
 from artstyle.checkpoint import load_checkpoint
 from artstyle.data.manifests import write_manifest
 from artstyle.fileio import read_json
+from artstyle.headline import read_metrics
 from artstyle.styles import STYLES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -110,7 +111,7 @@ def test_train_and_cluster_stages(tmp_path):
             str(params),
         ]
     )
-    m = read_json(out / "autoencoder.json")
+    m = read_metrics(out / "autoencoder.json")  # with autoencoder_details.json
     for key in ("test_mse", "test_psnr", "test_ssim", "compression_ratio", "image_size"):
         assert key in m, key
     assert m["image_size"] == 16
@@ -148,7 +149,7 @@ def test_train_and_cluster_stages(tmp_path):
             str(params),
         ]
     )
-    c = read_json(out / "clusters.json")
+    c = read_metrics(out / "clusters.json")  # with clusters_details.json
     for prefix in ("", "pixel_", "shuffled_"):
         for key in ("nmi", "ari", "purity", "hungarian_accuracy", "silhouette"):
             assert prefix + key in c, prefix + key

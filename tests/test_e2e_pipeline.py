@@ -13,6 +13,7 @@ import yaml
 from conftest import run
 
 from artstyle.data.manifests import read_manifest
+from artstyle.headline import read_metrics
 
 pytestmark = pytest.mark.e2e
 
@@ -51,7 +52,7 @@ def test_repro_rerun_and_experiment(repo_copy):
         "plots/class_counts.png",
     ]:
         assert (repo / path).exists(), path
-    index_metrics = json.loads((repo / "metrics/index.json").read_text())
+    index_metrics = read_metrics(repo / "metrics/index.json")  # with index_details.json
     assert index_metrics["classes"] == 27 and index_metrics["rejected"] == 0
     assert all(not isinstance(v, dict) for v in index_metrics.values()), "per-style counts are not metrics"
 

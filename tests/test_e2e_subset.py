@@ -21,6 +21,7 @@ import yaml
 from conftest import run
 from PIL import Image
 
+from artstyle.headline import read_metrics
 from artstyle.styles import LABEL_OF, STYLES
 from artstyle.synthetic.generate import render_image
 
@@ -60,13 +61,13 @@ def test_pipeline_on_two_styles(repo_copy):
     assert not any((repo / "data/synthetic").rglob("*.png"))
 
     labels = sorted(LABEL_OF[s] for s in PRESENT)
-    index = json.loads((repo / "metrics/index.json").read_text())
+    index = read_metrics(repo / "metrics/index.json")
     assert (
         index["classes"] == 2 and index["train_images"] == 2 * TRAIN_PER_STYLE and index["test_images"] == 2
     )
 
     # Classifier: predictions only among the trained styles, metrics over them.
-    clf = json.loads((repo / "metrics/classifier.json").read_text())
+    clf = read_metrics(repo / "metrics/classifier.json")
     assert clf["chance_accuracy"] == pytest.approx(0.5)
     assert all(np.isfinite(v) for v in clf.values())
     predictions = (repo / "plots/classifier/predictions.csv").read_text().splitlines()[1:]
@@ -76,7 +77,7 @@ def test_pipeline_on_two_styles(repo_copy):
     assert set(per_class) <= set(PRESENT), sorted(per_class)
 
     # Clusters: k = 0 means one cluster per style present.
-    clusters = json.loads((repo / "metrics/clusters.json").read_text())
+    clusters = read_metrics(repo / "metrics/clusters.json")
     assert clusters["k"] == 2, clusters
 
     # Embedder and transfer network: trained on the present styles, full 27-style label map kept.
@@ -84,10 +85,10 @@ def test_pipeline_on_two_styles(repo_copy):
         ckpt = torch.load(repo / f"models/{name}.pt", map_location="cpu", weights_only=True)
         assert list(ckpt["classes"]) == list(STYLES)
         assert list(ckpt["trained_styles"]) == labels, name
-    embedder = json.loads((repo / "metrics/embedder.json").read_text())
+    embedder = read_metrics(repo / "metrics/embedder.json")
     assert embedder["styles"] == 2 and 0 <= embedder["styles_improved"] <= 2
 
-    transfer = json.loads((repo / "metrics/transfer.json").read_text())
+    transfer = read_metrics(repo / "metrics/transfer.json")
     assert transfer["styles"] == 2
     assert transfer["chance_rate"] == pytest.approx(0.5)
     assert 0 <= transfer["styles_above_chance"] <= 2

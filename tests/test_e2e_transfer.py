@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import importlib.util
-import json
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from typer.testing import CliRunner
 from artstyle.checkpoint import load_checkpoint, save_checkpoint
 from artstyle.data.manifests import write_manifest
 from artstyle.errors import InputError
+from artstyle.headline import read_metrics
 from artstyle.models.autoencoder import ConvAutoencoder
 from artstyle.models.classifier import StyleNet
 from artstyle.models.embedder import StylePrototypes
@@ -160,7 +160,7 @@ def test_embedder_stage_outputs(stage_run):
     model.load_state_dict(ckpt["model"])
     assert model(torch.arange(NUM_CLASSES)).shape == (NUM_CLASSES, 2, SIZE // 8, SIZE // 8)
     assert ckpt["classes"] == list(STYLES)
-    metrics = json.loads((stage_run / "metrics" / "embedder.json").read_text())
+    metrics = read_metrics(stage_run / "metrics" / "embedder.json")  # with embedder_details.json
     # The claim of the stage: optimised prototypes are closer to their style's Grams than the mean latents.
     assert metrics["steps"] == 3
     assert metrics["prototype_gram_distance"] < metrics["initial_gram_distance"]
@@ -209,7 +209,7 @@ def test_transfer_stage_checkpoint_is_self_describing(stage_run):
 
 
 def test_evaluate_stage_metrics_and_plots(stage_run):
-    metrics = json.loads((stage_run / "metrics" / "transfer.json").read_text())
+    metrics = read_metrics(stage_run / "metrics" / "transfer.json")  # with transfer_details.json
     for key in KEYS:
         assert isinstance(metrics[key], float), key
     assert metrics["chance_rate"] == pytest.approx(1 / 27)
@@ -279,7 +279,7 @@ def test_the_second_judge_is_a_fixed_vgg19_probe_trained_after_the_first(stage_r
 def test_second_judge_metrics_leave_the_first_judges_unchanged(stage_run):
     from artstyle.evaluation.transfer import evaluate_transfer
 
-    metrics = json.loads((stage_run / "metrics" / "transfer.json").read_text())
+    metrics = read_metrics(stage_run / "metrics" / "transfer.json")  # with transfer_details.json
     for key in VGG_KEYS:
         assert isinstance(metrics[key], float) and 0 <= metrics[key] <= 1, key
     assert metrics["vgg_deception_rate"] <= metrics["vgg_deception_rate_top3"]

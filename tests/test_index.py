@@ -23,6 +23,7 @@ from artstyle.data.layouts.imagefolder import scan_tree
 from artstyle.data.layouts.listing import IndexTreeError
 from artstyle.data.store import open_images, read_index
 from artstyle.data.store_writer import read_duplicates, read_rejected
+from artstyle.headline import read_metrics
 from artstyle.styles import LABEL_OF, STYLES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -378,9 +379,11 @@ def test_stage_script_end_to_end(tmp_path):
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "images/s" in proc.stdout
-    m = json.loads(metrics.read_text(encoding="utf-8"))
+    headline = json.loads(metrics.read_text(encoding="utf-8"))
+    assert set(headline) == {"images", "rejected"}  # headline numbers only
+    m = read_metrics(metrics)  # with index_details.json
     assert (m["images"], m["train_images"], m["test_images"], m["rejected"], m["classes"]) == (3, 2, 1, 1, 3)
-    assert m["image_size"] == 8 and "train_counts" not in m  # headline numbers only
+    assert m["image_size"] == 8 and "train_counts" not in m  # per-style counts: their own file
     assert json.loads(counts.read_text(encoding="utf-8"))["train_counts"]["Art_Nouveau"] == 1
     assert open_images(out).shape == (3, 8, 8, 3)
     assert "bad.jpg" in proc.stderr  # the rejection is printed, not only filed

@@ -20,6 +20,7 @@ from artstyle.data.store import open_images
 from artstyle.data.train_set import StackedImages, open_train_set
 from artstyle.errors import InputError
 from artstyle.fileio import read_json
+from artstyle.headline import read_metrics
 from artstyle.models.autoencoder import ConvAutoencoder
 from artstyle.params import ParamsError, load_params
 from artstyle.styles import LABEL_OF, STYLES
@@ -261,7 +262,7 @@ def test_stage_writes_train_set_metrics_and_plot(tmp_path):
     result = CliRunner().invoke(load_stage("oversample").app, args)
     assert result.exit_code == 0, result.output
     assert "80 train images (27 synthetic); repeated (one real image): Pointillism" in result.output
-    totals, counts = read_json(tmp_path / "m.json"), read_json(tmp_path / "c.json")
+    totals, counts = read_metrics(tmp_path / "m.json"), read_json(tmp_path / "c.json")
     assert totals == {"train_total": 80, "real_total": 53, "synthetic_total": 27}
     assert counts["synthetic"]["Action_painting"] == 18 and list(counts["train"]) == list(STYLES)
     assert counts["repeated_styles"] == ["Pointillism"]

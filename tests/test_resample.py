@@ -21,6 +21,7 @@ from artstyle.data.resample import (
 )
 from artstyle.data.store import INDEX_COLUMNS
 from artstyle.fileio import read_json
+from artstyle.headline import read_metrics
 from artstyle.params import load_params
 from artstyle.styles import LABEL_OF, NUM_CLASSES, STYLES
 
@@ -277,7 +278,7 @@ def test_stage_writes_manifests_metrics_and_plot(tmp_path):
     totals = read_json(metrics)
     # dvc metrics: scalar totals only; the per-style breakdowns live in the counts file
     assert all(isinstance(v, int) for v in totals.values()) and "train_total_after" in totals
-    m = {**totals, **read_json(counts)}
+    m = {**read_metrics(metrics), **read_json(counts)}  # headline, details, per-style counts
     for key in ("train_before", "train_after", "val", "test_before", "test_after"):
         assert list(m[key]) == list(STYLES)
     # train part: Impressionism 27, Realism 11, Action_painting 2, Pointillism 1 -> mean 41/4 = 10.25 -> 10

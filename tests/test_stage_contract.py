@@ -281,13 +281,23 @@ def test_a_param_checked_inside_the_library_is_one_line_too(tmp_path):
 
 def test_make_repro_compares_every_metric_but_the_wall_time():
     """`make repro` ends with `dvc metrics diff --targets $(REPRO_METRICS)`: every metrics file of
-    dvc.yaml except the classifier's wall time, so an empty diff still means identical numbers."""
-    declared = {
-        next(iter(m)) if isinstance(m, dict) else m
-        for s in stage_deps.load_stages().values()
-        for m in s.get("metrics", [])
+    dvc.yaml except the classifier's wall time, the details files next to them and dvclive's
+    summaries (committed JSON outputs), so an empty diff still means identical numbers."""
+
+    def name(entry):
+        return next(iter(entry)) if isinstance(entry, dict) else entry
+
+    stages = stage_deps.load_stages().values()
+    declared = {name(m) for s in stages for m in s.get("metrics", [])}
+    reports = {
+        name(o)
+        for s in stages
+        for o in s.get("outs", [])
+        if name(o).endswith("_details.json")
+        or (name(o).startswith("dvclive/") and name(o).endswith("/metrics.json"))
     }
     text = (REPO / "Makefile").read_text().replace("\\\n", " ")
     listed = set(re.search(r"^REPRO_METRICS = (.*)$", text, re.M).group(1).split())
-    assert listed == declared - {"metrics/classifier_cost.json"}
+    assert listed == (declared - {"metrics/classifier_cost.json"}) | reports
     assert "metrics/classifier_cost.json" in declared
+    assert {"metrics/classifier_details.json", "dvclive/transfer/metrics.json"} <= reports
