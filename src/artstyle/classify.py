@@ -8,9 +8,8 @@ prediction the stage recorded for it. Probabilities are a softmax over the style
 was trained on only (``trained_styles``; every other style is masked with
 :func:`artstyle.evaluation.classification.restrict_logits`, as the evaluation masks them).
 
-The image size is the checkpoint's ``image_size`` when it records one; classifier checkpoints
-of today do not, so it is ``data.image_size`` of ``params.yaml`` in the working directory (the
-pipeline's, where ``make repro`` ran), else 64, the default data size.
+The image size is the checkpoint's ``image_size``; a checkpoint that does not record it (trained
+before it did) gets ``data.image_size`` of ``params.yaml`` in the working directory, else 64.
 """
 
 from __future__ import annotations

@@ -268,6 +268,7 @@ def fit(
     best = result.best_score if result.best_score is not None else result.history[-1]["val_balanced_accuracy"]
     checkpoint = {
         "seed": seed,
+        "image_size": int(train_ds.images.shape[1]),  # the side it was trained at: what `classify` feeds it
         "params": {"seed": seed, "classifier": to_dict(cfg)},
         "best_epoch": result.best_epoch,
         "best_val_balanced_accuracy": float(best),
