@@ -387,5 +387,34 @@ def classify(
             typer.echo(f"{r.path}: " + ", ".join(f"{s} {p:.2f}" for s, p in r.top))
 
 
+@app.command()
+def demo(
+    classifier: Path = typer.Option(DEFAULT_CLASSIFIER, "--classifier", "-c", help="classifier checkpoint"),
+    model: Path = typer.Option(DEFAULT_TRANSFER, "--model", "-m", help="transfer checkpoint"),
+    port: int = typer.Option(7860, "--port", "-p", min=1, max=65535, help="port on 127.0.0.1"),
+    no_browser: bool = typer.Option(False, "--no-browser", help="only print the address; open no browser"),
+) -> None:
+    """A local web page: open a picture, see its top five styles, repaint it (Ctrl+C stops it).
+
+    Served on 127.0.0.1 only; nothing leaves the machine (no analytics, no CDN, no share link).
+    Needs the demo extra: pip install "artstyle\\[demo]".
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("gradio") is None:
+        _fail('artstyle demo needs the demo extra: pip install "artstyle[demo]"')
+    if not classifier.is_file() and classifier == DEFAULT_CLASSIFIER:
+        _fail(f"{classifier} not found: run `make repro` first (or pass --classifier)")
+    require_model(classifier, DEFAULT_CLASSIFIER, "classifier model")
+    require_model(model, DEFAULT_TRANSFER, "transfer model")
+    from artstyle.demo import launch
+    from artstyle.errors import UserError
+
+    try:
+        launch(classifier, model, port=port, open_browser=not no_browser)
+    except UserError as e:
+        _fail(str(e))
+
+
 if __name__ == "__main__":
     app()
