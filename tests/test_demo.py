@@ -369,6 +369,9 @@ def test_the_page_classifies_and_repaints_a_sample_offline(checkpoints, painter,
         assert np.abs(_pixels(out) - _pixels(want)).max() <= 2  # the style and size chosen on the page
         assert np.abs(_pixels(out) - _pixels(original)).mean() > 5  # differs from the input
 
+        share = "return document.querySelectorAll('button[aria-label=Share i], button[title=Share i]').length"
+        assert driver.execute_script(share) == 0, "no button may share to the Hugging Face Hub"
+
         errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == [], errors
         urls = requested_urls(driver)

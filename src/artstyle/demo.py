@@ -8,7 +8,8 @@ and texture scale. Both models are loaded once, when the page is built.
 
 Nothing leaves the machine: the server listens on 127.0.0.1 only, Gradio's analytics and version
 check are off (``GRADIO_ANALYTICS_ENABLED=False`` before Gradio is imported, and
-``analytics_enabled=False``), there is no share link, no Hugging Face Hub, no server-side
+``analytics_enabled=False``), there is no share link, no Hugging Face Hub (nor the images'
+button that shares to it), no server-side
 rendering process, and the theme uses the system's fonts (a Gradio theme may name Google Fonts). ``tests/test_demo.py`` loads the page in headless Chromium and checks that it requests
 nothing but 127.0.0.1.
 
@@ -43,6 +44,7 @@ MAX_SIZE = 2048  # the short side at most: a 4k-pixel repaint on a CPU takes min
 NO_STYLE = "none"
 STYLE_FILE = "style file (below)"
 TOP_K = 5
+IMAGE_BUTTONS = ["download", "fullscreen"]  # not "share": it posts to Hugging Face Spaces discussions
 # System fonts only, so no font is fetched from anywhere: Gradio themes name their fonts as
 # GoogleFont (fonts.googleapis.com) or LocalFont (served by Gradio); a plain family name is neither.
 THEME = gr.themes.Default(
@@ -243,6 +245,7 @@ def build_demo(
                         label="Original",
                         sources=["upload", "clipboard"],
                         height=360,
+                        buttons=IMAGE_BUTTONS,
                         elem_id="original",
                     )
                     result = gr.Image(
@@ -251,6 +254,7 @@ def build_demo(
                         label="Repainted",
                         interactive=False,
                         height=360,
+                        buttons=IMAGE_BUTTONS,
                         elem_id="repainted",
                     )
                 with gr.Row():
