@@ -407,6 +407,10 @@ def demo(
         _fail(f"{classifier} not found: run `make repro` first (or pass --classifier)")
     require_model(classifier, DEFAULT_CLASSIFIER, "classifier model")
     require_model(model, DEFAULT_TRANSFER, "transfer model")
+    import os
+
+    # Before Gradio imports huggingface_hub: the page needs no hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from artstyle.demo import launch
     from artstyle.errors import UserError
 

@@ -8,10 +8,11 @@ and texture scale. Both models are loaded once, when the page is built.
 
 Nothing leaves the machine: the server listens on 127.0.0.1 only, Gradio's analytics and version
 check are off (``GRADIO_ANALYTICS_ENABLED=False`` before Gradio is imported, and
-``analytics_enabled=False``), there is no share link, no Hugging Face Hub (nor the images'
-button that shares to it), no server-side
-rendering process, and the theme uses the system's fonts (a Gradio theme may name Google Fonts). ``tests/test_demo.py`` loads the page in headless Chromium and checks that it requests
-nothing but 127.0.0.1.
+``analytics_enabled=False``), there is no share link, no Hugging Face Hub (``artstyle demo``
+sets ``HF_HUB_OFFLINE=1``; the images have no button that shares to it), no server-side
+rendering process, and the theme uses the system's fonts (a Gradio theme may name Google Fonts).
+``tests/test_demo.py`` loads the page in headless Chromium and checks that it requests nothing
+but 127.0.0.1.
 
 Gradio is the optional ``demo`` extra (``pip install "artstyle[demo]"``); importing this module
 without it raises ``ModuleNotFoundError`` naming ``gradio``.
@@ -23,8 +24,6 @@ import os
 
 # Before Gradio is imported: its import-time and launch-time telemetry and version check read this.
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
