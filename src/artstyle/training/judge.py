@@ -1,13 +1,14 @@
 """The transfer evaluation's judge: a StyleNet trained by one fixed, documented recipe.
 
 ``evaluate_transfer`` asks a classifier which style each repainted image shows. If that judge were
-the pipeline's own classifier, every classifier experiment (`-S classifier.backbone=vgg19`,
-`-S sampling=mean`, ...) would also move the transfer numbers, and a VGG19-based judge would
-share the very features the transfer network is trained to match (VGG statistics), so it would
-be easy to fool. The judge is therefore trained apart, by :data:`JUDGE_RECIPE` (from scratch, on
-the un-resampled train split, seed :data:`JUDGE_SEED`), and reads no params: only the data.
-It is the classifier the default pipeline trained before pretrained backbones existed (the same
-recipe and seed give the same weights), so transfer numbers stay comparable across versions.
+the pipeline's own classifier, every classifier experiment (`-S classifier.backbone=vgg19`, `-S
+sampling=mean`, ...) would also move the transfer numbers, and a VGG19-based judge would share the
+very features the transfer network is trained to match (VGG statistics), so it might be easy to fool
+(the second judge below measured it: it is the harder one). The judge is therefore trained apart, by
+:data:`JUDGE_RECIPE` (from scratch, on the un-resampled train split, seed :data:`JUDGE_SEED`), and
+reads no params: only the data. It is the classifier the default pipeline trained before pretrained
+backbones existed (the same recipe and seed give the same weights), so transfer numbers stay
+comparable across versions.
 
 A second judge, of another family, checks the first: :data:`VGG_JUDGE_RECIPE` is a linear probe on
 the shipped ImageNet VGG19 (the pipeline's default classifier recipe, frozen here in code with its
