@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from artstyle.cli import DEFAULT_SIZE
 from artstyle.evaluation.transfer import evaluate_transfer, load_transfer, repaint_real
 from artstyle.fileio import save_figure
 from artstyle.headline import write_metrics
@@ -14,6 +13,7 @@ from artstyle.params import load_params
 from artstyle.plots.transfer import deception_figure, real_pictures_figure, transfer_grid_figure
 from artstyle.stage import stage, stage_app
 from artstyle.styles import STYLES
+from artstyle.stylize_io import DEFAULT_SIZE
 
 app = stage_app()
 

@@ -22,13 +22,12 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from artstyle.checkpoint import CheckpointError
-from artstyle.data.decode import decode_bytes, describe, resize_center_crop, to_rgb
+from artstyle.data.decode import DEFAULT_MAX_PIXELS, decode_bytes, describe, resize_center_crop, to_rgb
 from artstyle.data.layouts.files import IMAGE_EXTENSIONS, has_image_extension, walk_files
 from artstyle.styles import NUM_CLASSES, STYLES
 
 DEFAULT_MODEL = Path("models/classifier.pt")
 DEFAULT_IMAGE_SIZE = 64  # params.yaml data.image_size of the default pipeline
-DEFAULT_MAX_PIXELS = 89_478_485  # params.yaml index.max_pixels (and PIL's own default limit)
 PARAMS_FILE = Path("params.yaml")
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import typer
 
 from artstyle.styles import ALIASES, NUM_CLASSES, STYLES, UnknownStyleError, canonical
+from artstyle.stylize_io import DEFAULT_SIZE
 
 # Short side `stylize` resizes to by default; the evaluate_transfer stage repaints the real-picture
 # grid at the same size, so the committed picture shows what a user gets.
-DEFAULT_SIZE = 512
 # The checkpoints `make repro` writes: the commands' default --model.
 DEFAULT_TRANSFER = Path("models/transfer.pt")
 DEFAULT_CLASSIFIER = Path("models/classifier.pt")

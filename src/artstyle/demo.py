@@ -35,10 +35,10 @@ from PIL import Image  # noqa: E402
 from artstyle import stylize as st  # noqa: E402
 from artstyle.errors import UserError  # noqa: E402
 from artstyle.styles import NUM_CLASSES, STYLES  # noqa: E402
+from artstyle.stylize_io import DEFAULT_SIZE  # noqa: E402
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-DEFAULT_SIZE = 512  # as `artstyle stylize --size`
 MAX_SIZE = 2048  # the short side at most: a 4k-pixel repaint on a CPU takes minutes
 NO_STYLE = "none"
 STYLE_FILE = "style file (below)"

@@ -30,7 +30,6 @@ from artstyle.errors import InputError
 from artstyle.fileio import write_bytes
 from artstyle.models.transfer import StyleTransferNet
 from artstyle.stylize_io import (  # noqa: F401 - the torch-free helpers, re-exported for one import
-    IMAGE_SUFFIXES,
     check_strength,
     default_texture_scale,
     demo_pictures,

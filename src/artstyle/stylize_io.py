@@ -8,10 +8,11 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from artstyle.data.layouts.files import IMAGE_EXTENSIONS, has_image_extension
 from artstyle.errors import InputError
 from artstyle.fileio import atomic_path
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+DEFAULT_SIZE = 512  # short side of a repainted picture (stylize --size, the demo, evaluate_transfer's photos)
 
 
 def read_image(path: str | Path) -> Image.Image:
@@ -57,9 +58,11 @@ def list_images(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"--style-from {folder}: not a folder")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and has_image_extension(p))
     if not files:
-        raise InputError(f"--style-from {folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+        raise InputError(
+            f"--style-from {folder}: no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in this folder"
+        )
     return files
 
 

@@ -36,7 +36,7 @@ from PIL import ExifTags, Image, features
 from tqdm import tqdm
 
 from artstyle.bench.common import describe_runtime, median_rates
-from artstyle.data.decode import decode_bytes, resize_center_crop
+from artstyle.data.decode import DEFAULT_MAX_PIXELS, decode_bytes, resize_center_crop
 from artstyle.styles import STYLES
 from artstyle.synthetic import render_image
 
@@ -48,7 +48,6 @@ RENDER_SIZE = 192
 GRAIN = 4.0  # standard deviation of the per-pixel grain, in uint8 levels
 JPEG_QUALITY = 90
 EXIF_EVERY = 8
-MAX_PIXELS = 89_478_485  # params.yaml index.max_pixels: far above these files, never a rejection
 
 # How the stored pixels are made from the upright image, so that the EXIF orientation (the key)
 # makes them upright again: the inverse of what ImageOps.exif_transpose applies for that tag.
@@ -189,7 +188,7 @@ def bench_index(
     ):
         outs = {}
         for draft in (True, False):
-            arr, w, h, reason = decode_bytes(data, image_size, MAX_PIXELS, draft=draft)
+            arr, w, h, reason = decode_bytes(data, image_size, DEFAULT_MAX_PIXELS, draft=draft)
             if arr is None:
                 raise RuntimeError(f"benchmark image {i} was rejected (draft={draft}): {reason}")
             if (w, h) != sizes[i]:
@@ -213,7 +212,7 @@ def bench_index(
         def run() -> tuple[float, int]:
             start = time.perf_counter()
             for data in datas:
-                decode_bytes(data, image_size, MAX_PIXELS, draft=draft)
+                decode_bytes(data, image_size, DEFAULT_MAX_PIXELS, draft=draft)
             return time.perf_counter() - start, len(datas)
 
         return run

@@ -40,8 +40,8 @@ import torch
 
 from artstyle import runtime
 from artstyle.bench.common import describe_runtime, median_rates, rates_and_ratio, runtime_line, synchronize
-from artstyle.bench.index import MAX_PIXELS
 from artstyle.data.dataset import StoreDataset
+from artstyle.data.decode import DEFAULT_MAX_PIXELS
 from artstyle.data.index import build_store
 from artstyle.data.store import open_images
 from artstyle.errors import InputError
@@ -199,7 +199,7 @@ def bench_train(
     sizes: Sequence[int] = (),
     root: str | Path | None = None,
     subset: int = 512,
-    max_pixels: int = MAX_PIXELS,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
     index_workers: int = 0,
     workdir: str | Path | None = None,
     progress: bool = True,

@@ -43,6 +43,9 @@ from PIL import ExifTags, Image, ImageOps
 # Everything else PIL could sniff (EPS, PDF, ...) is refused: some of those plugins run external
 # programs on the content. (The JPEG opener also returns camera MPO files.)
 PIL_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")
+# PIL's own decompression-bomb limit: the default of params.yaml's index.max_pixels, and the limit of
+# the commands that decode a user's files outside the pipeline (classify, the index benchmark).
+DEFAULT_MAX_PIXELS = 89_478_485
 REDUCING_GAP = 2.0
 DRAFT_GAP = 1.0  # draft() keeps the shorter side >= DRAFT_GAP x image_size (see the module docstring)
 WHITE = (255, 255, 255)
