@@ -54,14 +54,49 @@ def save_checkpoint(
     write_bytes(path, checkpoint_bytes(model, args, classes, **extra))
 
 
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's message on one short line (torch's messages are paragraphs)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _why_unloadable(path: Path, exc: Exception) -> str:
+    """One line on why ``torch.load(weights_only=True)`` failed, from the file's first bytes."""
+    import pickle
+
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head == b"PK\x03\x04":  # a zip archive: torch.save's format
+        if isinstance(exc, pickle.UnpicklingError) and "weights only load failed" in str(exc).lower():
+            return (
+                "holds Python objects besides tensors and plain values, so it is not an artstyle "
+                "checkpoint (and is not unpickled)"
+            )
+        return f"a truncated or damaged PyTorch checkpoint ({type(exc).__name__}); copy or download it again"
+    if not head:
+        return "an empty file, not a PyTorch checkpoint"
+    return "not a PyTorch checkpoint (another kind of file, or an old format this version cannot read safely)"
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load a checkpoint written by :func:`save_checkpoint`, without unpickling arbitrary objects."""
+    """Load a checkpoint written by :func:`save_checkpoint`, without unpickling arbitrary objects.
+
+    A missing file is a ``FileNotFoundError``; a file that is not a checkpoint (another kind of
+    file, a truncated download, a pickle of Python objects, a bare tensor) is a one-line
+    :class:`CheckpointError` naming it.
+    """
     import torch
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: checkpoint not found")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types, with paragraphs, for a file not its own
+        raise CheckpointError(f"{path}: {_why_unloadable(path, exc)}") from None
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path}: holds a {type(ckpt).__name__}, not an artstyle checkpoint (a dict)")
+    return ckpt
 
 
 def load_model(
@@ -73,13 +108,23 @@ def load_model(
     of class names to classes (several architectures serve one purpose: the style classifiers),
     one of its keys, which picks the class. Its class list must be today's
     :data:`artstyle.styles.STYLES`: a model trained on another label order would otherwise
-    predict the wrong names silently (the course's label-order bug).
+    predict the wrong names silently (the course's label-order bug). Anything that does not
+    rebuild (missing keys, arguments the class rejects, weights of other shapes) is a one-line
+    :class:`CheckpointError` naming the file.
     """
     from artstyle import runtime
     from artstyle.styles import STYLES
 
     ckpt = load_checkpoint(path)
+    missing = [key for key in ("model", "args") if key not in ckpt]
+    if missing or not isinstance(ckpt["model"], Mapping) or not isinstance(ckpt["args"], Mapping):
+        raise CheckpointError(
+            f"{path}: not an artstyle model checkpoint (no {' and '.join(missing) or 'usable model and args'}; "
+            "expected model weights, model_class and args)"
+        )
     recorded = ckpt.get("model_class")
+    if recorded is not None and not isinstance(recorded, str):
+        raise CheckpointError(f"{path}: its model_class is a {type(recorded).__name__}, not a class name")
     if isinstance(cls, Mapping):
         if recorded not in cls:
             raise CheckpointError(
@@ -88,10 +133,19 @@ def load_model(
         cls = cls[recorded]
     elif recorded is not None and recorded != cls.__name__:
         raise CheckpointError(f"{path}: holds a {recorded}, expected a {cls.__name__}")
-    if "classes" in ckpt and list(ckpt["classes"]) != list(STYLES):
+    classes = ckpt.get("classes")
+    if classes is not None and (not isinstance(classes, (list, tuple)) or list(classes) != list(STYLES)):
         raise CheckpointError(f"{path}: its style list differs from artstyle.styles.STYLES")
-    model = cls.from_args(ckpt["args"])
-    model.load_state_dict(ckpt["model"])
+    try:
+        model = cls.from_args(ckpt["args"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(
+            f"{path}: its args do not build a {cls.__name__} ({type(exc).__name__}: {_one_line(exc)})"
+        ) from None
+    try:
+        model.load_state_dict(ckpt["model"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: its weights do not fit a {cls.__name__} ({_one_line(exc)})") from None
     if device is not None:
         model = model.to(device, memory_format=runtime.memory_format(device))
     return model.eval(), ckpt
