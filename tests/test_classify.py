@@ -149,9 +149,14 @@ def test_unreadable_files_are_one_line_each(setup, tmp_path):
     assert "Traceback" not in out.output
 
     # All unreadable: exit 2, the per-file lines and one error line.
+    out = run_cli(tmp_path / "fake.jpg", tmp_path / "truncated.png", "--model", setup / "classifier.pt")
+    assert out.exit_code == 2 and out.stdout == ""
+    assert len(out.stderr.splitlines()) == 3 and out.stderr.splitlines()[-1].startswith("error: ")
+    # One unreadable image alone: one error line naming it.
     out = run_cli(tmp_path / "fake.jpg", "--model", setup / "classifier.pt")
     assert out.exit_code == 2 and out.stdout == ""
-    assert len(out.stderr.splitlines()) == 2 and out.stderr.splitlines()[-1].startswith("error: ")
+    assert out.stderr.splitlines() == [out.stderr.strip()]
+    assert out.stderr.startswith(f"error: {tmp_path / 'fake.jpg'}: cannot read")
 
 
 def test_empty_folder_and_missing_path(setup, tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from artstyle.styles import ALIASES, NUM_CLASSES, STYLES, UnknownStyleError, canonical
-from artstyle.stylize_io import DEFAULT_SIZE
+from artstyle.stylize_io import DEFAULT_MAX_SIDE, DEFAULT_SIZE
 
 # Short side `stylize` resizes to by default; the evaluate_transfer stage repaints the real-picture
 # grid at the same size, so the committed picture shows what a user gets.
@@ -112,6 +112,13 @@ def stylize(
         min=0,
         help="resize so the short side is SIZE pixels (aspect kept) before stylizing; 0 = the input's own size",
     ),
+    max_side: int = typer.Option(
+        DEFAULT_MAX_SIDE,
+        "--max-side",
+        min=0,
+        help="the output's longer side at most this many pixels: a larger one is downscaled to fit (aspect "
+        "kept) and a warning line says so; 0 = no cap",
+    ),
     texture_scale: float = typer.Option(
         None,
         "--texture-scale",
@@ -177,7 +184,9 @@ def stylize(
                 "need the PyTorch model (drop --onnx)"
             )
         try:
-            _stylize_onnx(image, output, weights, onnx, size, texture_scale, strength, preserve_color)
+            _stylize_onnx(
+                image, output, weights, onnx, size, max_side, texture_scale, strength, preserve_color
+            )
         except UserError as e:
             _fail(str(e))
         return
@@ -190,6 +199,7 @@ def stylize(
             files,
             model,
             size,
+            max_side,
             texture_scale,
             strength,
             preserve_color,
@@ -202,13 +212,27 @@ def stylize(
         _fail(str(e))
 
 
-def _stylize_onnx(image, output, weights, onnx, size, texture_scale, strength, preserve_color) -> None:
+def _warn(message: str) -> None:
+    typer.secho(f"warning: {message}", err=True, fg=typer.colors.YELLOW)
+
+
+def _read_for_output(io, image: Path, size: int, max_side: int):
+    """The input at the output size (``stylize_io.resize_for_output``), a warning line if capped."""
+    im, note = io.resize_for_output(io.read_image(image), size, max_side)
+    if note:
+        _warn(f"{image}: {note}")
+    return im
+
+
+def _stylize_onnx(
+    image, output, weights, onnx, size, max_side, texture_scale, strength, preserve_color
+) -> None:
     # No torch import on this path: numpy, Pillow and onnxruntime only (see artstyle.onnx_runtime).
     from artstyle import stylize_io as io
     from artstyle.onnx_runtime import OnnxStylizer
 
     runner = OnnxStylizer(onnx)
-    im = io.resize_short(io.read_image(image), size)
+    im = _read_for_output(io, image, size, max_side)
     scale = texture_scale or io.default_texture_scale(min(im.size), runner.image_size)
     out = runner.stylize(
         im, runner.blend(weights), strength=strength, preserve_color=preserve_color, texture_scale=scale
@@ -230,9 +254,13 @@ def export_onnx_cmd(
         import onnxscript  # noqa: F401
     except ModuleNotFoundError as e:
         _fail(f'export-onnx needs {e.name}: pip install "artstyle[onnx]"')
+    from artstyle.errors import UserError
     from artstyle.onnx_runtime import export_onnx
 
-    meta = export_onnx(model, output)
+    try:
+        meta = export_onnx(model, output)
+    except UserError as e:
+        _fail(str(e))
     typer.echo(f"{output}: {len(meta['styles'])} styles, style vectors of {meta['style_dim']} numbers")
 
 
@@ -243,6 +271,7 @@ def _stylize(
     files,
     model,
     size,
+    max_side,
     texture_scale,
     strength,
     preserve_color,
@@ -258,7 +287,7 @@ def _stylize(
     from artstyle.evaluation.transfer import load_transfer, trained_styles_of
     from artstyle.stylize_io import check_trained
 
-    im = st.resize_short(st.read_image(image), size)
+    im = _read_for_output(st, image, size, max_side)
     net, ckpt = load_transfer(model)
     trained = trained_styles_of(ckpt)
     check_trained(weights, trained)
@@ -305,7 +334,7 @@ def _stylize(
     for path, w in files:
         v, warnings = st.load_style(path, net)
         for warning in warnings:
-            typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
+            _warn(warning)
         vectors += w * v
         total += w
     y = st.stylize(net, x, vectors / total, **kw)
@@ -353,12 +382,16 @@ def classify(
     from artstyle.classify import StyleClassifier, classify_paths, image_files
     from artstyle.errors import UserError
 
-    def warn(failure) -> None:
-        tqdm.write(f"{failure.path}: {failure.reason}", file=sys.stderr)
-
     files, missing = image_files(paths)
     if not files:
         _fail("; ".join(f"{f.path}: {f.reason}" for f in missing) or "nothing to classify")
+    # One image given: its failure is the one error line, not a report line plus a summary.
+    alone = len(files) == 1 and not missing
+
+    def warn(failure) -> None:
+        if not alone:
+            tqdm.write(f"{failure.path}: {failure.reason}", file=sys.stderr)
+
     for failure in missing:
         warn(failure)
     try:
@@ -368,6 +401,8 @@ def classify(
     progress = any(p.is_dir() for p in paths)
     results, failures = classify_paths(clf, files, top, batch_size, progress=progress, on_failure=warn)
     if not results:
+        if alone and failures:
+            _fail(f"{failures[0].path}: cannot read this image ({failures[0].reason})")
         _fail(f"none of the {len(files)} image file(s) could be read (see above)")
     if as_json:
         doc = [

@@ -35,7 +35,7 @@ from PIL import Image  # noqa: E402
 from artstyle import stylize as st  # noqa: E402
 from artstyle.errors import UserError  # noqa: E402
 from artstyle.styles import NUM_CLASSES, STYLES  # noqa: E402
-from artstyle.stylize_io import DEFAULT_SIZE  # noqa: E402
+from artstyle.stylize_io import DEFAULT_MAX_SIDE, DEFAULT_SIZE  # noqa: E402
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -132,7 +132,9 @@ class Painter:
             raise UserError("the size must be at least 16 pixels")
         st.check_strength(float(strength))
         vector, warnings = self.style_vector(style, blend_with, mix, style_file)
-        original = st.resize_short(image.convert("RGB"), size)
+        original, note = st.resize_for_output(image.convert("RGB"), size, DEFAULT_MAX_SIDE)
+        if note:
+            warnings = [*warnings, note]
         if size == 0 and min(original.size) > MAX_SIZE:
             original = st.resize_short(original, MAX_SIZE)
         scale = float(texture_scale or 0.0) or st.default_texture_scale(min(original.size), self.train_size)

@@ -97,12 +97,18 @@ class OnnxStylizer:
         raw = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
         if raw is None:
             raise InputError(f"{path}: no artstyle metadata (export it with `artstyle export-onnx`)")
-        meta = json.loads(raw)
-        self.styles: list[str] = meta["styles"]
-        self.trained: list[int] = meta.get("trained_styles", list(range(len(self.styles))))
-        self.table = np.asarray(meta["style_table"], dtype=np.float32)
-        self.image_size = int(meta["image_size"])
-        self.stride = 2 ** (len(meta["args"]["channels"]) - 1)
+        try:
+            meta = json.loads(raw)
+            self.styles: list[str] = meta["styles"]
+            self.trained: list[int] = meta.get("trained_styles", list(range(len(self.styles))))
+            self.table = np.asarray(meta["style_table"], dtype=np.float32)
+            self.image_size = int(meta["image_size"])
+            self.stride = 2 ** (len(meta["args"]["channels"]) - 1)
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise InputError(
+                f"{path}: its artstyle metadata is damaged ({type(e).__name__}); export it again with "
+                "`artstyle export-onnx`"
+            ) from None
 
     def blend(self, weights: list[float]) -> np.ndarray:
         """The style vector of a mixture (``weights`` over :attr:`styles`, normalised)."""
@@ -134,8 +140,9 @@ class OnnxStylizer:
         """As :func:`artstyle.stylize.stylize`, with Pillow doing the resampling and the colour maths."""
         check_strength(strength)
         small = im
-        if texture_scale > 1:
-            size = (max(1, round(im.width / texture_scale)), max(1, round(im.height / texture_scale)))
+        floor = self.stride + 1  # as artstyle.stylize.stylize: the deepest level needs 2 pixels a side
+        if texture_scale > 1 or min(im.size) < floor:
+            size = (max(floor, round(im.width / texture_scale)), max(floor, round(im.height / texture_scale)))
             small = im.resize(size, Image.Resampling.BILINEAR, reducing_gap=None)
         x = np.asarray(small, dtype=np.float32).transpose(2, 0, 1)[None] / 255.0
         y = self.run(np.ascontiguousarray(x), style)[0].transpose(1, 2, 0)

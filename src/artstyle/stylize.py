@@ -35,6 +35,7 @@ from artstyle.stylize_io import (  # noqa: F401 - the torch-free helpers, re-exp
     demo_pictures,
     list_images,
     read_image,
+    resize_for_output,
     resize_short,
     save_image,
 )
@@ -88,8 +89,11 @@ def stylize(
     run = run or net
     h, w = x.shape[-2:]
     small = x
-    if texture_scale > 1:
-        size = (max(1, round(h / texture_scale)), max(1, round(w / texture_scale)))
+    # The network's deepest level needs 2 pixels a side (reflection padding): a side of at most
+    # its stride (a strip a few pixels wide, a large texture scale) runs at stride + 1 instead.
+    floor = int(getattr(net, "stride", 1)) + 1
+    if texture_scale > 1 or min(h, w) < floor:
+        size = (max(floor, round(h / texture_scale)), max(floor, round(w / texture_scale)))
         small = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
     out = run(small, style).float()
     if out.shape[-2:] != (h, w):

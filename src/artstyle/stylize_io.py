@@ -13,17 +13,26 @@ from artstyle.errors import InputError
 from artstyle.fileio import atomic_path
 
 DEFAULT_SIZE = 512  # short side of a repainted picture (stylize --size, the demo, evaluate_transfer's photos)
+# Longer side of a repainted picture at most (stylize --max-side, the demo): a 40 x 9,000 px strip
+# at short side 512 would be 115,200 px long; above this it is downscaled to fit, and said so.
+DEFAULT_MAX_SIDE = 4096
 
 
 def read_image(path: str | Path) -> Image.Image:
-    """An RGB image, upright (EXIF orientation applied); a one-line :class:`InputError` if unreadable."""
+    """An RGB image, upright (EXIF orientation applied); a one-line :class:`InputError` if unreadable:
+    ``<path>: cannot read this image (<reason>)``."""
     try:
         with Image.open(path) as im:
             return ImageOps.exif_transpose(im).convert("RGB")
     except (FileNotFoundError, IsADirectoryError):
-        raise InputError(f"cannot read {path}: no such file") from None
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise InputError(f"cannot read {path}: {e}") from None
+        raise InputError(f"{path}: cannot read this image (no such file)") from None
+    except UnidentifiedImageError:
+        raise InputError(f"{path}: cannot read this image (not an image format Pillow knows)") from None
+    except Image.DecompressionBombError as e:
+        raise InputError(f"{path}: cannot read this image (too many pixels to decode safely: {e})") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as e:  # truncated or corrupt data
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise InputError(f"{path}: cannot read this image ({reason})") from None
 
 
 def resize_short(im: Image.Image, size: int) -> Image.Image:
@@ -34,6 +43,32 @@ def resize_short(im: Image.Image, size: int) -> Image.Image:
     return im.resize(
         (max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.LANCZOS
     )
+
+
+def resize_for_output(
+    im: Image.Image, size: int, max_side: int = DEFAULT_MAX_SIDE
+) -> tuple[Image.Image, str]:
+    """(image, note): :func:`resize_short` to ``size``, unless the longer side would then exceed
+    ``max_side`` (0 = no cap): then the picture is downscaled so its longer side is ``max_side``
+    (aspect kept, one resize from the original) and ``note`` says so in one line; else note is "".
+
+    The one place the output size of ``artstyle stylize`` (PyTorch and ONNX) and of the demo's
+    repaint is decided: a 40 x 9,000 px strip at short side 512 would otherwise be 512 x 115,200.
+    """
+    short = min(im.size)
+    scale = size / short if size else 1.0
+    wanted = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
+    if not max_side or max(wanted) <= max_side:
+        return resize_short(im, size), ""
+    fit = max_side / max(im.size)
+    capped = (max(1, min(max_side, round(im.width * fit))), max(1, min(max_side, round(im.height * fit))))
+    note = (
+        f"the output would be {wanted[0]}x{wanted[1]} px, over --max-side {max_side}: "
+        f"downscaled to {capped[0]}x{capped[1]} (aspect kept; --max-side 0 = no cap)"
+    )
+    if capped == im.size:
+        return im, note
+    return im.resize(capped, Image.Resampling.LANCZOS), note
 
 
 def save_image(im: Image.Image, path: str | Path) -> None:
