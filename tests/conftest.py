@@ -12,37 +12,13 @@ import matplotlib
 import pytest
 import yaml
 
+from artstyle.bench.tiny import TINY_OVERRIDES  # noqa: F401  (tests import it from here)
+from artstyle.bench.tiny import tiny_params as apply_tiny
+
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO = Path(__file__).resolve().parents[1]
-
-# Sizes small enough that the whole pipeline runs in well under a minute on 2 cores.
-TINY_OVERRIDES = {
-    "synthesize": {
-        "train_images": 81,
-        "test_images": 54,
-        "min_train": 3,
-        "min_test": 2,
-        "image_size": 24,
-        "workers": 2,
-    },
-    "data": {"image_size": 16},
-    "index": {"workers": 2},
-    "classifier": {"width": 8, "depth": 1, "epochs": 2, "batch_size": 16},
-    "evaluate_classifier": {"batch_size": 64},
-    "autoencoder": {"width": 8, "latent_channels": 4, "epochs": 1, "batch_size": 16},
-    "cluster": {"n_components": 4, "n_init": 1, "pixel_size": 8},
-    "embedder": {"steps": 3, "style_images_per_class": 2},
-    "transfer": {
-        "channels": [4, 8, 16],
-        "residual_blocks": 1,
-        "steps": 4,
-        "style_images_per_class": 2,
-        "style_pyramid": [1, 4],
-    },  # 16 px / 8 would leave 2 px
-    "evaluate_transfer": {"content_images": 3, "grid_images": 2, "real_styles": ["Pointillism"]},
-}
 
 
 @pytest.fixture
@@ -59,15 +35,7 @@ def one_thread():
 
 def tiny_params(overrides: dict | None = None) -> dict:
     """The repository's params.yaml with tiny sizes (only keys that exist in it are overridden)."""
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    for section, values in {**TINY_OVERRIDES, **(overrides or {})}.items():
-        if isinstance(values, dict):
-            for key, value in values.items():
-                if section in params and key in params[section]:
-                    params[section][key] = value
-        else:
-            params[section] = values
-    return params
+    return apply_tiny(yaml.safe_load((REPO / "params.yaml").read_text()), overrides)
 
 
 def _project_files() -> list[str]:
