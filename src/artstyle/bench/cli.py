@@ -1,4 +1,4 @@
-"""The command line: ``python -m artstyle.bench data|train|stylize|scaling|index|backbones|all`` (see :mod:`artstyle.bench`).
+"""The command line: ``python -m artstyle.bench data|train|stylize|scaling|index|backbones|all|gpu`` (see :mod:`artstyle.bench`).
 
 Each subcommand checks its inputs first (one line naming the missing one and the stage that makes
 it, exit code 2: the stages' own ``@stage`` contract), runs its section and merges the result into
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+import yaml
 
 import artstyle.bench
 from artstyle import runtime
@@ -24,12 +25,14 @@ from artstyle.bench.backbones import (
 )
 from artstyle.bench.common import merge_json, merge_sections, stamp
 from artstyle.bench.data import bench_data, data_lines
+from artstyle.bench.gpu import BENCH_TRAIN_IMAGES, gpu_check, gpu_lines, require_cuda
 from artstyle.bench.index import bench_index, index_lines
 from artstyle.bench.scaling import bench_scaling, format_linearity, scaling_lines
 from artstyle.bench.stylize import TRANSFER_HINT, bench_stylize, stylize_lines
 from artstyle.bench.train import bench_train, train_lines
 from artstyle.data.store import IMAGES_FILE, INDEX_FILE
 from artstyle.errors import InputError
+from artstyle.fileio import write_json
 from artstyle.params import Params, load_params
 from artstyle.stage import stage
 
@@ -487,3 +490,72 @@ def all_(
     typer.echo("\n== summary")
     _echo(summary_lines(results))
     typer.echo(f"-> {out}")
+
+
+@app.command("gpu")
+@stage
+def gpu(
+    out: Path = typer.Option(Path("metrics/bench_gpu.json"), help="JSON to write (replaced, not merged)"),
+    params: Path = PARAMS,
+    workdir: Path = typer.Option(
+        Path("build/gpu-check"), help="scratch folder: the pipeline's copy, the stage logs, the bench stores"
+    ),
+    device: str | None = DEVICE,
+    allow_cpu: bool = typer.Option(False, "--allow-cpu", help="run without CUDA too (for the tests)"),
+    tiny: bool = typer.Option(
+        False, "--tiny", help="tiny params and sizes for the benchmarks too (the CPU test's settings)"
+    ),
+    pipeline: bool = typer.Option(True, "--pipeline/--no-pipeline", help="run dvc.yaml's stages first"),
+    train_sizes: str | None = typer.Option(None, help="bench train sizes (default 64,128,224; --tiny 16,24)"),
+    stylize_sizes: str | None = typer.Option(
+        None, help="bench stylize sizes (default 512,1024; --tiny 32,64)"
+    ),
+    steps: int | None = typer.Option(
+        None, min=1, help="training steps per timed round (default 20; --tiny 2)"
+    ),
+    repeats: int | None = typer.Option(None, min=1, help="timed rounds, at least (default 3; --tiny 1)"),
+    min_seconds: float | None = typer.Option(
+        None, min=0.0, help="timed seconds per training workload, at least (default 2; --tiny 0)"
+    ),
+    stylize_repeats: int | None = typer.Option(None, min=1, help="timed stylize runs (default 20; --tiny 2)"),
+    workers: int = typer.Option(
+        0, min=0, help="processes rendering and indexing the bench tree (0 = all cores)"
+    ),
+) -> None:
+    """The GPU check, written to --out (default metrics/bench_gpu.json): the tiny pipeline stage by
+    stage without dvc, then bench train at 64/128/224 px and bench stylize at 512/1024 px, with the
+    device, torch, CUDA and cuDNN versions; exit 1 if any part failed. Needs CUDA unless --allow-cpu."""
+    dev = runtime.pick_device(device)
+    require_cuda(dev, allow_cpu)
+    raw = yaml.safe_load(params.read_text()) if params.is_file() else None
+    if not isinstance(raw, dict):
+        raise InputError(f"{params}: not found or not a params file")
+
+    def pick(value, default, tiny_default):
+        return value if value is not None else (tiny_default if tiny else default)
+
+    r = gpu_check(
+        Path("."),
+        raw,
+        workdir,
+        dev,
+        tiny=tiny,
+        pipeline=pipeline,
+        train_sizes=_parse_sizes(pick(train_sizes, "64,128,224", "16,24"), "--train-sizes", "64,128,224"),
+        stylize_sizes=_parse_sizes(pick(stylize_sizes, "512,1024", "32,64"), "--stylize-sizes", "512,1024"),
+        steps=pick(steps, 20, 2),
+        warmup=1 if tiny else 5,
+        repeats=pick(repeats, 3, 1),
+        min_seconds=pick(min_seconds, 2.0, 0.0),
+        subset=64 if tiny else 512,
+        stylize_repeats=pick(stylize_repeats, 20, 2),
+        stylize_warmup=1 if tiny else 3,
+        bench_images=81 if tiny else BENCH_TRAIN_IMAGES,
+        workers=workers,
+        log=typer.echo,
+    )
+    write_json(out, r)
+    _echo(gpu_lines(r))
+    typer.echo(f"-> {out}")
+    if not r["ok"]:
+        raise typer.Exit(1)
