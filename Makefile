@@ -10,7 +10,7 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 export MPLBACKEND ?= Agg
 
-.PHONY: repro test install dev lint format dag exp metrics clean-venv
+.PHONY: repro test install dev lint format dag exp metrics gpu-check clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,12 @@ exp: $(VENV)/.installed
 # The workspace's DVC metrics, one `file  key  value` line per number.
 metrics: $(VENV)/.installed
 	@$(BIN)/python tools/exp_table.py metrics
+
+# On a CUDA machine: the tiny pipeline, bench train and bench stylize -> metrics/bench_gpu.json
+# (docs/benchmarks.md, "GPU check"). Needs no venv: it uses python3 (or $$PYTHON), plus the wheels
+# of build/wheelhouse (tools/make_wheelhouse.sh) where that Python lacks the project's packages.
+gpu-check:
+	tools/gpu_check.sh
 
 clean-venv:
 	rm -rf $(VENV)
