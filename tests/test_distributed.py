@@ -27,7 +27,7 @@ from artstyle.data.manifests import read_manifest, write_manifest
 from artstyle.data.store import open_images
 from artstyle.data.train_set import write_train_set
 from artstyle.distributed import Context, shard, train_sampler
-from artstyle.fileio import read_json
+from artstyle.headline import read_metrics
 from artstyle.models.autoencoder import ConvAutoencoder
 from artstyle.params import load_params
 from artstyle.training import autoencoder as ae
@@ -241,7 +241,9 @@ def test_two_ranks_train_one_model(tmp_path, kind):
         model.load_state_dict(state0)
         metrics = json.loads((out / "run_metrics0.json").read_text())
         assert (
-            metrics == json.loads((out / "run_metrics1.json").read_text()) == read_json(out / "metrics0.json")
+            metrics
+            == json.loads((out / "run_metrics1.json").read_text())
+            == read_metrics(out / "metrics0.json")  # headline + details files
         )
         loss_fn = ae.reconstruction_loss(p.autoencoder.loss, p.autoencoder.loss_mix)
         single_val = ae.evaluate(model, make_loader(val, 4), loss_fn, ONE)
