@@ -101,3 +101,47 @@ def tiny_transfer_net(seed: int = 0, **args):
     with torch.no_grad():
         net.style_embedding.weight.normal_(0, 3)
     return net
+
+
+def chromium_or_skip(test: str) -> tuple[str, str]:
+    """(chromium, chromedriver) paths; skips ``test`` where they are missing, except under CI,
+    which must run every browser test (.ci/run installs them)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    driver = shutil.which("chromedriver")
+    if chromium and driver:
+        return chromium, driver
+    reason = "Chromium + chromedriver not installed (Debian: apt-get install chromium chromium-driver)"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}: CI must run the {test}")
+    pytest.skip(reason)
+
+
+def chrome(chromium: str, chromedriver: str, profile: str, size: tuple[int, int] = (1280, 900)):
+    """Headless Chromium as the machine allows it (no sandbox as root, no background networking on a
+    closed network), with its browser and network logs on (Network.requestWillBeSent) and a
+    viewport of ``size``; ``profile`` is a fresh --user-data-dir."""
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        f"--window-size={size[0]},{size[1]}",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=chromedriver))
+    # The viewport itself at ``size`` (--window-size counts the window's frame in some versions).
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": False},
+    )
+    return driver

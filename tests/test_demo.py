@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, tiny_transfer_net
+from conftest import REPO, chrome, chromium_or_skip, tiny_transfer_net
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -170,12 +169,6 @@ def test_demo_without_the_pipeline_models_says_make_repro(monkeypatch, tmp_path,
 # --- the page in headless Chromium -----------------------------------------------------------
 
 
-def _browser() -> tuple[str, str] | None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    driver = shutil.which("chromedriver")
-    return (chromium, driver) if chromium and driver else None
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -219,35 +212,6 @@ class DemoServer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-
-
-def chrome(chromium: str, chromedriver: str, profile: str, size: tuple[int, int] = (1280, 900)):
-    """Headless Chromium with its network log on (Network.requestWillBeSent) and a window ``size``."""
-    from selenium import webdriver
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        f"--window-size={size[0]},{size[1]}",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=chromedriver))
-    # The viewport itself at ``size`` (--window-size counts the window's frame in some versions).
-    driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": False},
-    )
-    return driver
 
 
 def requested_urls(driver) -> list[str]:
@@ -315,12 +279,7 @@ def repainted_src(driver) -> str | None:
 
 
 def test_the_page_classifies_and_repaints_a_sample_offline(checkpoints, painter, tmp_path):
-    browser = _browser()
-    if browser is None:
-        reason = "Chromium + chromedriver not installed (Debian: apt-get install chromium chromium-driver)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}: CI must run the demo-page test")
-        pytest.skip(reason)
+    browser = chromium_or_skip("demo-page test")
     pytest.importorskip("selenium")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, make_repo_copy, run
+from conftest import REPO, chrome, chromium_or_skip, make_repo_copy, run
 
 pytestmark = pytest.mark.e2e
 
@@ -74,21 +74,10 @@ def test_queue_grid_runs_four_experiments(reproduced):
     )
 
 
-def _browser() -> tuple[str, str] | None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    driver = shutil.which("chromedriver")
-    return (chromium, driver) if chromium and driver else None
-
-
-def test_plots_page_renders_every_plot(reproduced):
+def test_plots_page_renders_every_plot(reproduced, tmp_path):
     repo, env, dvc, _ = reproduced
-    browser = _browser()
-    if browser is None:
-        reason = "Chromium + chromedriver not installed (Debian: apt-get install chromium chromium-driver)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}: CI must run the plots-page test")
-        pytest.skip(reason)
-    webdriver = pytest.importorskip("selenium.webdriver")
+    browser = chromium_or_skip("plots-page test")
+    pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.support.ui import WebDriverWait
 
     declared = json.loads(run(dvc + ["plots", "show", "--json"], repo, env).stdout)["data"]
@@ -117,19 +106,7 @@ def test_plots_page_renders_every_plot(reproduced):
     page = (page_dir / "index.html").read_text()
     assert "cdn.jsdelivr.net" not in page, "the page must not need the network (see .dvc/plots_page.html)"
 
-    chromium, chromedriver = browser
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=chromedriver))
+    driver = chrome(*browser, profile=str(tmp_path / "chrome-profile"), size=(1400, 1000))
     try:
         driver.get((page_dir / "index.html").as_uri())
         loaded_images = "return [...document.images].filter(i => i.complete && i.naturalWidth > 0).length"
