@@ -12,6 +12,7 @@ from test_resample import TRAIN, load_stage, make_params, make_store
 from typer.testing import CliRunner
 
 from artstyle.checkpoint import save_checkpoint
+from artstyle.data import oversample
 from artstyle.data.dataset import StoreDataset
 from artstyle.data.manifests import read_manifest
 from artstyle.data.oversample import build_train_set, smote_class
@@ -191,6 +192,100 @@ def test_smote_class_reduces_k_for_tiny_styles_and_refuses_one_image():
     assert k == 2 and new.shape == (5, 4)
     with pytest.raises(ValueError, match="at least 2"):
         smote_class(x[:1], 3, k_neighbors=5, random_state=0)
+
+
+def _imblearn_smote(x: np.ndarray, n_new: int, k: int, random_state: int) -> np.ndarray:
+    """imbalanced-learn's SMOTE on one class (with a one-row placeholder class: it never resamples a
+    class alone), as oversample.py called it before it made the samples itself."""
+    from imblearn.over_sampling import SMOTE
+
+    features = np.concatenate([x, np.zeros((1, x.shape[1]), dtype=np.float32)])
+    labels = np.concatenate([np.ones(len(x), dtype=np.int64), np.zeros(1, dtype=np.int64)])
+    smote = SMOTE(sampling_strategy={1: len(x) + n_new}, k_neighbors=k, random_state=random_state)
+    return smote.fit_resample(features, labels)[0][len(features) :]
+
+
+@pytest.mark.parametrize("n, n_new, k_neighbors", [(40, 100, 5), (3, 7, 5), (12, 1, 1)])
+def test_smote_class_makes_the_samples_imbalanced_learn_makes_bit_for_bit(n, n_new, k_neighbors):
+    rng = np.random.default_rng(n)
+    x = rng.integers(0, 256, (n, 48)).astype(np.float32)
+    new, k = smote_class(x, n_new, k_neighbors, random_state=1234)
+    expected = _imblearn_smote(x, n_new, min(k_neighbors, n - 1), 1234)
+    assert k == min(k_neighbors, n - 1) and new.dtype == np.float32
+    assert new.tobytes() == expected.tobytes()
+
+
+def test_pixel_smote_in_small_chunks_writes_the_same_images(tmp_path, monkeypatch):
+    """The new images are made a chunk at a time; the chunk size changes nothing (here: one image
+    per chunk against the default, and both against imbalanced-learn's samples)."""
+    _, out_a, _ = _build(tmp_path, "a", sampling="max", sampling_method="smote")
+    monkeypatch.setattr(oversample, "CHUNK_BYTES", 1)
+    store, out_b, result = _build(tmp_path, "b", sampling="max", sampling_method="smote")
+    a, b = (np.load(out / "train" / "synthetic.npy") for out in (out_a, out_b))
+    assert len(a) > 20 and a.tobytes() == b.tobytes()
+    # the first SMOTEd style's images are imbalanced-learn's samples, rounded
+    c = int(result.synthetic_labels[0])
+    manifest_rows, manifest_labels = read_manifest(out_b / "manifests" / "train.csv")
+    members = np.unique(manifest_rows[manifest_labels == c])
+    x = np.asarray(open_images(store)[members], dtype=np.float32).reshape(len(members), -1)
+    seed = load_params(tmp_path / "params.yaml").seed
+    expected = _imblearn_smote(
+        x,
+        int((result.synthetic_labels == c).sum()),
+        result.summary["k_neighbors_used"][STYLES[c]],
+        oversample.class_random_state(seed, c),
+    )
+    got = b[: len(expected)].reshape(len(expected), -1)
+    assert got.tobytes() == np.clip(np.rint(expected), 0, 255).astype(np.uint8).tobytes()
+
+
+def test_pixel_smote_holds_one_styles_features_at_a_time(tmp_path, monkeypatch):
+    """Two styles of 300 images, each doubled: the peak (numpy's allocations, the synthetic images
+    going to a file) is one style's float32 features and a chunk, not the styles or the new
+    samples (imbalanced-learn's SMOTE held about 10 copies of the style here)."""
+    import tracemalloc
+
+    import sklearn.neighbors  # noqa: F401  (imported before tracing: a module's import is not SMOTE's memory)
+    import tqdm  # noqa: F401
+
+    from artstyle.styles import NUM_CLASSES
+
+    n, size = 300, 16
+    images = np.random.default_rng(0).integers(0, 256, (2 * n, size, size, 3), dtype=np.uint8)
+    labels = np.repeat([0, 1], n)
+    targets = np.zeros(NUM_CLASSES, dtype=np.int64)
+    targets[:2] = 2 * n
+    monkeypatch.setattr(oversample, "CHUNK_BYTES", 2**16)
+
+    def allocate(shape):
+        return np.lib.format.open_memmap(tmp_path / "s.npy", mode="w+", dtype=np.uint8, shape=shape)
+
+    tracemalloc.start()
+    try:
+        base, _ = tracemalloc.get_traced_memory()
+        result = oversample.synthesize(
+            images,
+            np.arange(2 * n),
+            labels,
+            targets,
+            oversample.pixel_codec((size, size, 3)),
+            k_neighbors=5,
+            seed=0,
+            allocate=allocate,
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.summary["synthetic_total"] == 2 * n
+    one_style = n * size * size * 3 * 4
+    assert peak - base < 2 * one_style, (peak - base) / one_style
+
+
+def test_chunk_rows_keep_the_decoders_batches():
+    assert oversample.chunk_rows(12288) == 85  # 8 MiB of float64 per chunk at 64 px
+    assert oversample.chunk_rows(1024, multiple=256) % 256 == 0
+    assert oversample.chunk_rows(10**9, multiple=256) == 256  # never less than one batch
+    assert oversample.chunk_rows(10**9) == 1
 
 
 @pytest.mark.parametrize(

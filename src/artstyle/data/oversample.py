@@ -7,7 +7,7 @@ Methods (``sampling_method``):
 - ``random``: the resampled manifest as it is (real images repeated). The outputs then do not
   depend on the autoencoder at all, byte for byte, so a new autoencoder reruns this stage but not
   the classifier.
-- ``smote``: imbalanced-learn's SMOTE on the flattened pixels, as in the course: each new image is
+- ``smote``: SMOTE on the flattened pixels, as in the course: each new image is
   ``x + u * (n - x)`` for a real image ``x``, one of its ``k_neighbors`` nearest same-style images
   ``n`` and ``u ~ U(0, 1)``: a cross-fade of two paintings.
 - ``smote_latent``: the same interpolation between the autoencoder's latents of two real images,
@@ -16,6 +16,16 @@ Methods (``sampling_method``):
 
 Every style below its target gets ``target - real`` synthetic images; the targets are
 :func:`artstyle.data.resample.target_counts` of the un-resampled train split (``data/splits``).
+
+Memory: SMOTE runs one style at a time. Only that style's features are held (float32: 4 bytes per
+pixel channel, or the latent), the neighbour search runs over its rows alone, and the new images
+are made a chunk at a time (:data:`CHUNK_BYTES`) straight into the output file, so the peak is one
+style's features plus a chunk, whatever the number of styles or synthetic images. The arithmetic
+is imbalanced-learn's ``SMOTE`` (the version requirements.lock pins), step for step: the same neighbours
+(scikit-learn's ``NearestNeighbors`` on the style's float32 rows), the same random draws from the
+same seed, the same float operations, so the images are the ones ``SMOTE.fit_resample`` made
+(``tests/test_oversample.py`` compares them) without its copies of the style and of every new
+sample.
 """
 
 from __future__ import annotations
@@ -43,31 +53,65 @@ def class_random_state(seed: int, label: int) -> int:
     return int(np.random.SeedSequence([seed, label]).generate_state(1)[0])
 
 
-def smote_class(x: np.ndarray, n_new: int, k_neighbors: int, random_state: int) -> tuple[np.ndarray, int]:
-    """``n_new`` SMOTE samples [n_new, D] (float) from one style's real samples ``x`` [n, D].
+# New samples are made this many bytes of float64 temporaries at a time (85 images at 64 px).
+CHUNK_BYTES = 8 * 2**20
 
-    Returns the samples and the ``k`` used: ``min(k_neighbors, n - 1)``, since a style with n
-    images has only n - 1 neighbours per image. A style with one image cannot be interpolated:
-    the caller repeats it (see :func:`synthesize`).
 
-    imbalanced-learn resamples a labelled set, never one class alone, so the style is given a
-    one-row placeholder class that is neither resampled nor a neighbour: SMOTE draws each new
-    sample from a point and its neighbours *within its own class*, so the placeholder changes
-    nothing. (One call per style also lets a tiny style use a smaller k than the others.)
+@dataclass(frozen=True)
+class SmotePlan:
+    """What SMOTE draws for one style: each new sample is ``x[base] + step * (x[neighbour] - x[base])``."""
+
+    base: np.ndarray  # [n_new] row of the style's real sample
+    neighbour: np.ndarray  # [n_new] row of one of its k nearest neighbours
+    step: np.ndarray  # [n_new, 1] float64 in [0, 1)
+    k: int
+
+
+def smote_plan(x: np.ndarray, n_new: int, k_neighbors: int, random_state: int) -> SmotePlan:
+    """The neighbours and draws of imbalanced-learn's ``SMOTE(k_neighbors=k, random_state=...)`` for
+    one class ``x`` [n, D] of which ``n_new`` samples are asked.
+
+    ``k`` is ``min(k_neighbors, n - 1)``: a style with n images has only n - 1 neighbours per image.
+    A style with one image cannot be interpolated: the caller repeats it (see :func:`synthesize`).
     """
-    from imblearn.over_sampling import SMOTE
+    from sklearn.neighbors import NearestNeighbors
+    from sklearn.utils import check_random_state
 
     n = len(x)
     if n < 2:
         raise ValueError(f"SMOTE needs at least 2 images of a style, got {n}")
     k = min(k_neighbors, n - 1)
+    # SMOTE._fit_resample: the k + 1 nearest of each row among the class's rows, itself dropped.
+    neighbours = NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x, return_distance=False)[:, 1:]
+    # SMOTE._make_samples: one draw of flat (row, neighbour) indices, then one of steps.
+    random_state = check_random_state(random_state)
+    flat = random_state.randint(low=0, high=neighbours.size, size=n_new)
+    step = 1.0 * random_state.uniform(size=n_new)[:, np.newaxis]
+    base = np.floor_divide(flat, neighbours.shape[1])
+    return SmotePlan(base, neighbours[base, np.mod(flat, neighbours.shape[1])], step, k)
+
+
+def smote_samples(x: np.ndarray, plan: SmotePlan, start: int, stop: int) -> np.ndarray:
+    """New samples ``start:stop`` of ``plan``, as ``SMOTE._generate_samples`` computes them (float64
+    arithmetic, then the features' dtype)."""
+    base = x[plan.base[start:stop]]
+    diffs = x[plan.neighbour[start:stop]] - base
+    return (base + plan.step[start:stop] * diffs).astype(x.dtype)
+
+
+def smote_class(x: np.ndarray, n_new: int, k_neighbors: int, random_state: int) -> tuple[np.ndarray, int]:
+    """``n_new`` SMOTE samples [n_new, D] from one style's real samples ``x`` [n, D], all at once, and
+    the ``k`` used (see :func:`smote_plan`). :func:`synthesize` makes them a chunk at a time instead."""
     x = np.asarray(x, dtype=np.float32)
-    features = np.concatenate([x, np.zeros((1, x.shape[1]), dtype=np.float32)])
-    labels = np.concatenate([np.ones(n, dtype=np.int64), np.zeros(1, dtype=np.int64)])
-    smote = SMOTE(sampling_strategy={1: n + n_new}, k_neighbors=k, random_state=random_state)
-    resampled, _ = smote.fit_resample(features, labels)
-    # imbalanced-learn returns the input rows first, then the new samples.
-    return resampled[len(features) :], k
+    plan = smote_plan(x, n_new, k_neighbors, random_state)
+    return smote_samples(x, plan, 0, n_new), plan.k
+
+
+def chunk_rows(features: int, multiple: int = 1) -> int:
+    """Rows per chunk of new samples: :data:`CHUNK_BYTES` of float64 temporaries, rounded down to a
+    ``multiple`` (the decoder's batch, so its batches stay the same), at least one ``multiple``."""
+    rows = CHUNK_BYTES // (8 * max(features, 1))
+    return max(multiple, rows // multiple * multiple)
 
 
 @dataclass(frozen=True)
@@ -80,6 +124,7 @@ class Codec:
 
     encode: Callable[[np.ndarray, np.ndarray], np.ndarray]
     decode: Callable[[np.ndarray], np.ndarray]
+    decode_batch: int = 1  # the decoder's batch: chunks of new samples are multiples of it
 
 
 def pixel_codec(shape: tuple[int, ...], batch_size: int = 1024) -> Codec:
@@ -113,7 +158,7 @@ def latent_codec(autoencoder: torch.nn.Module, batch_size: int, device: torch.de
         x = inference.predict(autoencoder.decode, inference.chunks(z, batch_size), device)
         return np.clip(np.rint(x.clamp(0, 1).permute(0, 2, 3, 1).numpy() * 255.0), 0, 255).astype(np.uint8)
 
-    return Codec(encode=encode, decode=decode)
+    return Codec(encode=encode, decode=decode, decode_batch=batch_size)
 
 
 @dataclass
@@ -169,12 +214,17 @@ def synthesize(
             extra_rows.append(np.full(needed[c], members[0], dtype=np.int64))
             extra_labels.append(np.full(needed[c], c, dtype=np.int64))
             continue
-        feats = codec.encode(images, members)
-        new, k_used[STYLES[c]] = smote_class(feats, int(needed[c]), k_neighbors, class_random_state(seed, c))
+        # One style at a time: its features, then its new images a chunk at a time into `synthetic`.
+        feats = np.asarray(codec.encode(images, members), dtype=np.float32)
+        plan = smote_plan(feats, int(needed[c]), k_neighbors, class_random_state(seed, c))
+        k_used[STYLES[c]] = plan.k
+        step = chunk_rows(feats.shape[1], codec.decode_batch)
+        for start in range(0, int(needed[c]), step):
+            stop = min(start + step, int(needed[c]))
+            synthetic[filled + start : filled + stop] = codec.decode(smote_samples(feats, plan, start, stop))
         del feats
-        synthetic[filled : filled + len(new)] = codec.decode(new)
-        synthetic_labels[filled : filled + len(new)] = c
-        filled += len(new)
+        synthetic_labels[filled : filled + needed[c]] = c
+        filled += int(needed[c])
     if filled != total:
         raise RuntimeError(f"SMOTE made {filled} images, {total} were needed")
     synthetic_rows = store_len + np.arange(total, dtype=np.int64)
