@@ -10,7 +10,7 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 export MPLBACKEND ?= Agg
 
-.PHONY: repro test install dev lint format dag exp metrics gpu-check clean-venv
+.PHONY: repro test install dev lint format dag exp metrics gpu-check scale clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,14 @@ metrics: $(VENV)/.installed
 # of build/wheelhouse (tools/make_wheelhouse.sh) where that Python lacks the project's packages.
 gpu-check:
 	tools/gpu_check.sh
+
+# Each stage's wall time, time per image and peak memory at 1x, 2x, 4x and 8x the default data, every
+# stage its own process (docs/benchmarks.md, "Scale"): about 25 minutes on 2 idle cores, scratch in
+# build/bench-scale -> metrics/bench_scale.json, plots/bench_scale.png. SCALE_ARGS goes to the command,
+# e.g. make scale SCALE_ARGS="--scales 1,2 --stages synthesize,index".
+SCALE_ARGS ?=
+scale: $(VENV)/.installed
+	$(BIN)/python -m artstyle.bench scale $(SCALE_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

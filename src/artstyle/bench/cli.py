@@ -1,4 +1,4 @@
-"""The command line: ``python -m artstyle.bench data|train|stylize|scaling|index|backbones|all|gpu`` (see :mod:`artstyle.bench`).
+"""The command line: ``python -m artstyle.bench data|train|stylize|scaling|index|backbones|all|gpu|scale`` (see :mod:`artstyle.bench`).
 
 Each subcommand checks its inputs first (one line naming the missing one and the stage that makes
 it, exit code 2: the stages' own ``@stage`` contract), runs its section and merges the result into
@@ -27,12 +27,13 @@ from artstyle.bench.common import merge_json, merge_sections, stamp
 from artstyle.bench.data import bench_data, data_lines
 from artstyle.bench.gpu import BENCH_TRAIN_IMAGES, gpu_check, gpu_lines, require_cuda
 from artstyle.bench.index import bench_index, index_lines
+from artstyle.bench.scale import DEFAULT_SCALES, bench_scale, scale_figure, table_lines
 from artstyle.bench.scaling import bench_scaling, format_linearity, scaling_lines
 from artstyle.bench.stylize import TRANSFER_HINT, bench_stylize, stylize_lines
 from artstyle.bench.train import bench_train, train_lines
 from artstyle.data.store import IMAGES_FILE, INDEX_FILE
 from artstyle.errors import InputError
-from artstyle.fileio import write_json
+from artstyle.fileio import save_figure, write_json
 from artstyle.params import Params, load_params
 from artstyle.stage import stage
 
@@ -557,5 +558,50 @@ def gpu(
     write_json(out, r)
     _echo(gpu_lines(r))
     typer.echo(f"-> {out}")
+    if not r["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command("scale")
+@stage
+def scale(
+    scales: str = typer.Option(
+        ",".join(map(str, DEFAULT_SCALES)), help="comma-separated multiples of the default image count"
+    ),
+    stages: str = typer.Option(
+        "",
+        help="comma-separated stages to measure, e.g. synthesize,index,oversample_smote (default: every "
+        "stage of dvc.yaml but train_judge, plus oversample_smote); the stages they need run unmeasured",
+    ),
+    params: Path = PARAMS,
+    workdir: Path = typer.Option(
+        Path("build/bench-scale"), help="scratch folder: one folder per scale (removed after it) and the logs"
+    ),
+    out: Path = typer.Option(Path("metrics/bench_scale.json"), help="JSON to write (replaced, not merged)"),
+    plot: Path = typer.Option(Path("plots/bench_scale.png"), help="PNG: time per image and peak memory"),
+    tiny: bool = typer.Option(False, "--tiny", help="the tiny params of the tests (artstyle.bench.tiny)"),
+    keep: bool = typer.Option(False, "--keep", help="keep each scale's data, models and outputs"),
+) -> None:
+    """Each stage's wall time, time per image and peak memory at 1x, 2x, 4x and 8x the default data,
+    every stage its own process (artstyle.bench.scale); writes --out and --plot, prints the tables;
+    exit 1 if a stage failed."""
+    load_params(params)  # a bad params file is one line here, not a failed stage later
+    raw = yaml.safe_load(params.read_text())
+    _require(Path("dvc.yaml"), "run the benchmark from the repository root")
+    stage_list = [s.strip() for s in stages.split(",") if s.strip()] or None
+    r = bench_scale(
+        Path("."),
+        raw,
+        _parse_scales(scales),
+        stages=stage_list,
+        workdir=workdir,
+        tiny=tiny,
+        keep=keep,
+        log=typer.echo,
+    )
+    write_json(out, r)
+    save_figure(plot, scale_figure(r))
+    _echo(["", *table_lines(r)])
+    typer.echo(f"-> {out}, {plot}")
     if not r["ok"]:
         raise typer.Exit(1)
