@@ -1,4 +1,4 @@
-"""Stage `cluster_latents`: encode train/test, PCA + KMeans on the latents vs raw pixels vs chance."""
+"""Stage `cluster_latents`: PCA + KMeans on the encoder's style codes vs VGG19 statistics vs raw pixels vs chance."""
 
 from __future__ import annotations
 
@@ -22,8 +22,11 @@ def main(
     store: Path = typer.Option(..., help="image store directory (index.csv + images.npy)"),
     splits: Path = typer.Option(..., help="splits directory (train.csv, test.csv; never resampled)"),
     model: Path = typer.Option(..., help="autoencoder checkpoint"),
+    style_stats: Path = typer.Option(
+        ..., help="VGG19 statistics of every store row (train_autoencoder's): the reference features"
+    ),
     latents: Path = typer.Option(
-        ..., help="directory: {train,test}_{latents,labels,rows}.npy + clustering state .npz"
+        ..., help="directory: {train,test}_{codes,labels,rows}.npy + clustering state .npz"
     ),
     metrics: Path = typer.Option(
         ..., help="JSON: nmi, ari, purity, hungarian_accuracy, silhouette (+ pixel_, shuffled_)"
@@ -32,9 +35,9 @@ def main(
     params: Path = typer.Option(Path("params.yaml"), help="params file"),
 ) -> None:
     p = load_params(params)
-    run = cluster_latents(p, store, splits, model)
+    run = cluster_latents(p, store, splits, model, style_stats)
     for split in ("train", "test"):
-        save_npy(latents / f"{split}_latents.npy", run.latents[split])
+        save_npy(latents / f"{split}_codes.npy", run.codes[split])
         save_npy(latents / f"{split}_labels.npy", run.labels[split])
         save_npy(latents / f"{split}_rows.npy", run.rows[split])
     run.latent_model.save(latents / "latent_clustering.npz")
@@ -53,9 +56,9 @@ def main(
     save_figure(plots_dir / "contingency.png", contingency_figure(clusters, labels, k))
     m = run.metrics
     typer.echo(
-        f"test NMI latent {m['nmi']:.3f} vs pixels {m['pixel_nmi']:.3f} vs chance {m['shuffled_nmi']:.3f}; "
-        f"Hungarian accuracy {m['hungarian_accuracy']:.3f} / {m['pixel_hungarian_accuracy']:.3f} / "
-        f"{m['shuffled_hungarian_accuracy']:.3f}"
+        f"test NMI / ARI / Hungarian accuracy: style code {m['nmi']:.3f} / {m['ari']:.3f} / "
+        f"{m['hungarian_accuracy']:.3f}; VGG19 reference {m['vgg_nmi']:.3f} / {m['vgg_ari']:.3f} / "
+        f"{m['vgg_hungarian_accuracy']:.3f}; pixels {m['pixel_nmi']:.3f}; chance {m['shuffled_nmi']:.3f}"
     )
 
 

@@ -61,7 +61,7 @@ def test_one_batch_overfit():
         model.eval()
         first = float(loss_fn(model(x), x))
     model.train()
-    for _ in range(150):
+    for _ in range(300):
         loss = loss_fn(model(x), x)
         opt.zero_grad()
         loss.backward()

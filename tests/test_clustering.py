@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
@@ -14,7 +15,8 @@ from artstyle.evaluation.clustering import (
     purity,
     silhouette,
 )
-from artstyle.training.cluster import ClusterModel, fit_cluster_model, latent_features, pixel_features
+from artstyle.models.autoencoder import ConvAutoencoder
+from artstyle.training.cluster import ClusterModel, fit_cluster_model, pixel_features
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -65,20 +67,44 @@ def test_silhouette():
     assert silhouette(pts, np.zeros(60, dtype=int)) is None
 
 
-def test_latent_features():
-    rng = np.random.default_rng(0)
-    z = rng.normal(size=(5, 3, 2, 2)).astype(np.float32)
-    flat = latent_features(z, "flat")
-    assert flat.shape == (5, 12)
-    np.testing.assert_array_equal(flat[1], z[1].ravel())
-    pooled = latent_features(z, "pooled")
-    assert pooled.shape == (5, 6)
-    np.testing.assert_allclose(pooled[2, :3], z[2].mean(axis=(1, 2)), rtol=1e-6)
-    np.testing.assert_allclose(pooled[2, 3:], z[2].std(axis=(1, 2)), rtol=1e-5)
-    both = latent_features(z, "flat+pooled")
-    np.testing.assert_array_equal(both, np.concatenate([flat, pooled], axis=1))
-    with pytest.raises(ValueError):
-        latent_features(z, "gram")
+def test_style_code_is_mean_and_std_of_every_encoder_map():
+    torch.manual_seed(0)
+    model = ConvAutoencoder(width=4, latent_channels=3, image_size=32).eval()
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        code = model.style_code(x)
+        h1 = model.stages[0](x)
+        h2 = model.stages[1](h1)
+        h3 = model.stages[2](h2)
+        maps = [h1, h2, h3, model.style_branch(h3), model.to_latent(h3)]
+    assert code.shape == (2, model.style_dim) == (2, 2 * (4 + 8 + 16 + 32 + 3))
+    offset = 0
+    for m in maps:
+        c = m.shape[1]
+        torch.testing.assert_close(code[:, offset : offset + c], m.mean(dim=(2, 3)))
+        # std as in AdaIN: sqrt(var + 1e-5), so a channel that never fires is not a 0 / 0 later
+        std = (m.var(dim=(2, 3), unbiased=False) + 1e-5).sqrt()
+        torch.testing.assert_close(code[:, offset + c : offset + 2 * c], std)
+        offset += 2 * c
+    # the codes the stage clusters are the same numbers, batch by batch from the store
+    store = (x.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
+    from artstyle.training.cluster import encode_style_codes
+
+    with torch.no_grad():
+        expected = model.style_code(torch.from_numpy(store).permute(0, 3, 1, 2).float() / 255)
+    got = encode_style_codes(model, store, np.array([1, 0]), batch_size=1, device=torch.device("cpu"))
+    np.testing.assert_allclose(got, expected.numpy()[[1, 0]], rtol=1e-5, atol=1e-6)
+
+
+def test_reference_features_must_cover_the_store(tmp_path):
+    from artstyle.errors import InputError
+    from artstyle.training.cluster import reference_features
+
+    stats = np.arange(12, dtype=np.float32).reshape(4, 3)
+    np.save(tmp_path / "s.npy", stats)
+    np.testing.assert_array_equal(reference_features(tmp_path / "s.npy", 4, np.array([2, 0])), stats[[2, 0]])
+    with pytest.raises(InputError, match="all 5 store images"):
+        reference_features(tmp_path / "s.npy", 5, np.array([0]))
 
 
 def test_standardize_and_normalize():

@@ -14,7 +14,7 @@ import torch
 import yaml
 
 from artstyle.checkpoint import load_checkpoint
-from artstyle.data.manifests import write_manifest
+from artstyle.data.manifests import read_manifest, write_manifest
 from artstyle.fileio import read_json
 from artstyle.headline import read_metrics
 from artstyle.styles import STYLES
@@ -107,12 +107,14 @@ def test_train_and_cluster_stages(tmp_path):
             str(out / "reconstructions.png"),
             "--live",
             str(out / "live"),
+            "--style-stats",
+            str(out / "style_stats.npy"),
             "--params",
             str(params),
         ]
     )
     m = read_metrics(out / "autoencoder.json")  # with autoencoder_details.json
-    for key in ("test_mse", "test_psnr", "test_ssim", "compression_ratio", "image_size"):
+    for key in ("test_mse", "test_psnr", "test_ssim", "test_distill", "compression_ratio", "image_size"):
         assert key in m, key
     assert m["image_size"] == 16
     assert m["compression_ratio"] == pytest.approx(3 * 16 * 16 / (4 * 2 * 2))
@@ -120,6 +122,10 @@ def test_train_and_cluster_stages(tmp_path):
         10 * np.log10(1 / m["test_mse"]), abs=3.0
     )  # mean of per-image PSNR
     assert (out / "reconstructions.png").stat().st_size > 1000
+    # The teacher: VGG19 relu1_1..relu4_1 mean + std of every store image, in store order.
+    stats = np.load(out / "style_stats.npy")
+    n_store = len(np.load(store / "images.npy", mmap_mode="r"))
+    assert stats.shape == (n_store, 1920) and stats.dtype == np.float32 and np.isfinite(stats).all()
 
     ckpt = load_checkpoint(out / "autoencoder.pt")  # weights_only=True
     assert ckpt["classes"] == list(STYLES)
@@ -139,6 +145,8 @@ def test_train_and_cluster_stages(tmp_path):
             str(manifests),
             "--model",
             str(out / "autoencoder.pt"),
+            "--style-stats",
+            str(out / "style_stats.npy"),
             "--latents",
             str(out / "latents"),
             "--metrics",
@@ -150,7 +158,7 @@ def test_train_and_cluster_stages(tmp_path):
         ]
     )
     c = read_metrics(out / "clusters.json")  # with clusters_details.json
-    for prefix in ("", "pixel_", "shuffled_"):
+    for prefix in ("", "vgg_", "pixel_", "shuffled_"):
         for key in ("nmi", "ari", "purity", "hungarian_accuracy", "silhouette"):
             assert prefix + key in c, prefix + key
     assert (
@@ -158,20 +166,88 @@ def test_train_and_cluster_stages(tmp_path):
     )  # k = 0: one cluster per style present (the fake store has 3)
     # Oversampled duplicates are dropped: 3 styles x 16 unique train images.
     assert c["train_images"] == 48 and c["test_images"] == 18
-    train_latents = np.load(out / "latents" / "train_latents.npy")
-    assert train_latents.shape == (48, 4, 2, 2)
+    train_codes = np.load(out / "latents" / "train_codes.npy")
+    assert train_codes.shape == (48, 2 * (15 * 8 + 4))
     assert np.load(out / "latents" / "test_labels.npy").tolist() == [0] * 6 + [5] * 6 + [12] * 6
-    # The saved latents are the checkpoint's encoder output.
+    # The saved codes are the checkpoint's encoder output.
     from artstyle.data.dataset import to_float
     from artstyle.models.autoencoder import load_autoencoder
 
     model = load_autoencoder(out / "autoencoder.pt")
     rows = np.load(out / "latents" / "train_rows.npy")
     with torch.no_grad():
-        z = model.encode(to_float(np.load(store / "images.npy")[rows[:5]])).numpy()
-    np.testing.assert_allclose(train_latents[:5], z, atol=1e-4)
+        z = model.style_code(to_float(np.load(store / "images.npy")[rows[:5]])).numpy()
+    np.testing.assert_allclose(train_codes[:5], z, atol=1e-4)
     for name in ("latent_clustering.npz", "pixel_clustering.npz"):
         with np.load(out / "latents" / name, allow_pickle=False) as state:
             assert {"center", "scale", "components", "centers"} <= set(state.files)
     for name in ("pca_styles.png", "pca_clusters.png", "contingency.png"):
         assert (out / "clusters" / name).stat().st_size > 1000
+
+
+def test_no_style_label_reaches_training_or_clustering(tmp_path):
+    """Relabelling every image (the manifests' labels permuted) changes no weight of the trained
+    autoencoder and no fitted number of the clustering: the labels only score. Training the same
+    thing twice is also bit-identical (determinism)."""
+    from artstyle.params import load_params
+    from artstyle.training.autoencoder import train_autoencoder
+    from artstyle.training.cluster import cluster_latents
+
+    store, manifests = make_fake_store(tmp_path / "data")
+    relabelled = tmp_path / "relabelled"
+    relabelled.mkdir()
+    swap = {0: 12, 5: 0, 12: 5}  # every image gets another style's label
+    for split in ("train", "val", "test"):
+        rows, labels = read_manifest(manifests / f"{split}.csv")
+        write_manifest(relabelled / f"{split}.csv", rows, np.array([swap[int(v)] for v in labels]))
+    p = load_params(tiny_params(tmp_path / "params.yaml"))
+    torch.set_num_threads(1)
+    runs = [train_autoencoder(p, store, m) for m in (manifests, relabelled, manifests)]
+    for other in runs[1:]:
+        a, b = runs[0].model.state_dict(), other.model.state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a)
+        np.testing.assert_array_equal(runs[0].style_statistics, other.style_statistics)
+    ckpt = tmp_path / "ae.pt"
+    from artstyle.checkpoint import save_checkpoint
+
+    save_checkpoint(ckpt, runs[0].model, runs[0].model.args, STYLES)
+    np.save(tmp_path / "stats.npy", runs[0].style_statistics)
+    fits = [cluster_latents(p, store, m, ckpt, tmp_path / "stats.npy") for m in (manifests, relabelled)]
+    for name in ("center", "scale", "components", "centers"):
+        np.testing.assert_array_equal(
+            fits[0].latent_model.arrays()[name], fits[1].latent_model.arrays()[name]
+        )
+    np.testing.assert_array_equal(fits[0].test_clusters, fits[1].test_clusters)
+
+
+def test_bad_params_and_bad_teacher_file_are_one_line(tmp_path):
+    store, manifests = make_fake_store(tmp_path / "data")
+    bad = tiny_params(tmp_path / "bad.yaml", autoencoder={"style_weight": -1.0})
+    common = ["--store", str(store), "--splits", str(manifests)]
+    env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "stages/train_autoencoder.py", *common, "--model", str(tmp_path / "a.pt"),
+         "--metrics", str(tmp_path / "a.json"), "--recon", str(tmp_path / "r.png"), "--live", str(tmp_path / "live"),
+         "--style-stats", str(tmp_path / "s.npy"), "--params", str(bad)],
+        cwd=REPO, capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert "autoencoder.style_weight" in proc.stderr
+
+    # A teacher file that does not cover the store (e.g. from another store) is one line too.
+    from artstyle.checkpoint import save_checkpoint
+    from artstyle.models.autoencoder import ConvAutoencoder
+
+    save_checkpoint(tmp_path / "ae.pt", ConvAutoencoder(8, 4, 16), ConvAutoencoder(8, 4, 16).args, STYLES)
+    np.save(tmp_path / "short.npy", np.zeros((3, 1920), dtype=np.float32))
+    proc = subprocess.run(
+        [sys.executable, "stages/cluster_latents.py", *common, "--model", str(tmp_path / "ae.pt"),
+         "--style-stats", str(tmp_path / "short.npy"), "--latents", str(tmp_path / "lat"),
+         "--metrics", str(tmp_path / "c.json"), "--plots-dir", str(tmp_path / "plots"),
+         "--params", str(tiny_params(tmp_path / "p.yaml"))],
+        cwd=REPO, capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().startswith("error:") and "store images" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

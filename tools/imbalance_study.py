@@ -290,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="the commit the experiments were queued on (default: search all commits, -A)",
     )
+    r.add_argument(
+        "--update",
+        action="store_true",
+        help="re-run rows: keep the strategies of --out that no experiment here measured (e.g. after "
+        "a new autoencoder, only smote-latent-200 is re-run)",
+    )
     r.add_argument("--out", type=Path, default=ROOT / "plots/imbalance_study.json")
     r.add_argument("--plot", type=Path, default=ROOT / "plots/imbalance_study.png")
     r.add_argument(
@@ -324,6 +330,10 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print("error: no finished experiments named <strategy>-s<seed> in `dvc exp show`", file=sys.stderr)
         return 2
+    if args.update and args.out.is_file():
+        kept = json.loads(args.out.read_text(encoding="utf-8"))
+        merged = {**{k: v for k, v in kept.items() if k not in rows}, **rows}
+        rows = dict(sorted(merged.items(), key=lambda kv: -kv[1]["balanced_accuracy"]["mean"]))
     sys.path.insert(0, str(ROOT / "src"))
     from artstyle.fileio import save_figure, write_json
 

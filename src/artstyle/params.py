@@ -203,6 +203,7 @@ class AutoencoderParams:
     weight_decay: float = field(metadata=_range(0.0, 10.0))
     loss: str = field(metadata=_choices("mse", "mse+l1", "mse+ssim"))
     loss_mix: float = field(metadata=_range(0.0, 1.0))  # weight of the second term when loss mixes two
+    style_weight: float = field(metadata=_range(0.0, 1000.0))  # distillation towards VGG19 statistics
     warmup_epochs: float = field(metadata=_range(0.0, 10_000))  # linear LR warmup, then cosine decay to 0
     num_workers: int = field(metadata=_range(0, 256))
     nproc: int = field(metadata=_range(1, 1024))  # torchrun processes (DDP); batch_size is per process
@@ -213,9 +214,6 @@ class ClusterParams:
     n_components: int = field(metadata=_range(2, 100_000))
     k: int = field(metadata=_range(0, 100_000))  # 0 = number of classes
     n_init: int = field(metadata=_range(1, 1000))
-    features: str = field(
-        metadata=_choices("flat", "pooled", "flat+pooled")
-    )  # which latent features are clustered
     normalize: bool  # L2-normalise the latents' PCA coordinates before KMeans (cosine geometry)
     batch_size: int = field(metadata=_range(1, 65_536))  # encoding batch
     pixel_size: int = field(metadata=_range(4, 1024))  # raw-pixel baseline downsamples to this side

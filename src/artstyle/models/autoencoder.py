@@ -12,6 +12,14 @@ and bought little sharpness at 64 px.
 The latent is linear (no BatchNorm / activation after the last encoder conv): ``decode(z)`` is then
 a plain function of an unconstrained tensor, which the style-transfer stage relies on when it
 optimises embeddings and decodes them through the frozen decoder.
+
+The style code. A painting's style is in how its feature maps fire (colour, stroke, texture), not
+where, which is what the mean and standard deviation of each channel describe (the statistics
+AdaIN transfers). ``style_code`` is those statistics for every encoder stage, the latent map, and
+one deeper stage (a stride-2 branch at 1/16 of the image that only the style code reads): the
+encoder's multi-scale summary of the painting, 2 x (w + 2w + 4w + 8w + latent_channels) values.
+The latent clustering clusters it. Training shapes it towards the VGG19 statistics of the same
+painting (:mod:`artstyle.training.autoencoder`); it never sees a style label.
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from artstyle.losses.perceptual import mean_std
 
 DOWNSAMPLING = 8  # three stride-2 stages
 
@@ -38,7 +48,8 @@ def _up_conv(cin: int, cout: int) -> nn.Sequential:
 
 
 class ConvAutoencoder(nn.Module):
-    """Encoder widths ``width, 2*width, 4*width`` (each stride 2), then a 1x1 conv to the latent.
+    """Encoder widths ``width, 2*width, 4*width`` (each stride 2, the last two followed by a second
+    conv), then a 1x1 conv to the latent; a ``8*width`` stride-2 branch feeds the style code only.
 
     Inputs are float images in [0, 1] whose sides are multiples of 8; outputs are in [0, 1]
     (sigmoid).
@@ -56,12 +67,15 @@ class ConvAutoencoder(nn.Module):
         self.in_chans = in_chans
 
         w = width
-        self.encoder = nn.Sequential(
-            _conv_bn_act(in_chans, w, stride=2),
-            _conv_bn_act(w, 2 * w, stride=2),
-            _conv_bn_act(2 * w, 4 * w, stride=2),
-            nn.Conv2d(4 * w, latent_channels, 1),
+        self.stages = nn.ModuleList(
+            [
+                _conv_bn_act(in_chans, w, stride=2),
+                nn.Sequential(_conv_bn_act(w, 2 * w, stride=2), _conv_bn_act(2 * w, 2 * w)),
+                nn.Sequential(_conv_bn_act(2 * w, 4 * w, stride=2), _conv_bn_act(4 * w, 4 * w)),
+            ]
         )
+        self.to_latent = nn.Conv2d(4 * w, latent_channels, 1)
+        self.style_branch = nn.Sequential(_conv_bn_act(4 * w, 8 * w, stride=2), _conv_bn_act(8 * w, 8 * w))
         self.decoder = nn.Sequential(
             _conv_bn_act(latent_channels, 4 * w),
             _up_conv(4 * w, 2 * w),
@@ -78,6 +92,11 @@ class ConvAutoencoder(nn.Module):
     def latent_shape(self) -> tuple[int, int, int]:
         side = self.image_size // DOWNSAMPLING
         return (self.latent_channels, side, side)
+
+    @property
+    def style_dim(self) -> int:
+        """Length of :meth:`style_code`: mean and std of every encoder stage, the branch and the latent."""
+        return 2 * (15 * self.width + self.latent_channels)
 
     @property
     def compression_ratio(self) -> float:
@@ -101,7 +120,23 @@ class ConvAutoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """[B, 3, s, s] in [0, 1] -> latent [B, latent_channels, s/8, s/8]."""
-        return self.encoder(x)
+        for stage in self.stages:
+            x = stage(x)
+        return self.to_latent(x)
+
+    def encode_with_style(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(latent, style code [B, style_dim]) of one encoder pass (module doc)."""
+        maps = []
+        for stage in self.stages:
+            x = stage(x)
+            maps.append(x)
+        z = self.to_latent(x)
+        maps += [self.style_branch(x), z]
+        return z, torch.cat([mean_std(m) for m in maps], dim=1)
+
+    def style_code(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, 3, s, s] -> [B, style_dim]: the representation the latent clustering clusters."""
+        return self.encode_with_style(x)[1]
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latent [B, latent_channels, h, w] -> image [B, 3, 8h, 8w] in [0, 1]."""

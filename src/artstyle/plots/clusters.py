@@ -67,7 +67,7 @@ def pca_styles_figure(
         title="true style (test images)",
     )
     _axis_labels(ax, explained, normalized)
-    ax.set_title(title or "Test latents, first two PCA components, coloured by true style")
+    ax.set_title(title or "Test style codes, first two PCA components, coloured by true style")
     return fig
 
 
@@ -132,7 +132,7 @@ def pca_clusters_figure(
     _axis_labels(ax, explained, normalized)
     _separate_labels(fig, labels_drawn)
     ax.set_title(
-        title or "Test latents coloured by KMeans cluster; X = centre, labelled with its majority style"
+        title or "Test style codes coloured by KMeans cluster; X = centre, labelled with its majority style"
     )
     return fig
 

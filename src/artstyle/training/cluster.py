@@ -1,25 +1,26 @@
 """Latent-space clustering (the ``cluster_latents`` stage): encode, standardise, PCA, KMeans, score.
 
-Latent features (``features``, ``normalize``). The autoencoder's latent is a ``C x h x w`` map.
-``flat`` is the map flattened; ``pooled`` its per-channel spatial mean and standard deviation (2C
-values, a style-like texture/colour descriptor independent of where things are); ``flat+pooled``
-concatenates both. Every feature is standardised with the train mean / std (latent channels have
-very different scales, and PCA on raw values would follow the loudest ones), PCA keeps
-``n_components``, and with ``normalize`` the PCA coordinates are L2-normalised before KMeans, i.e.
-clusters are formed by direction (cosine similarity), not by magnitude, which in an autoencoder's
-latent mostly tracks contrast and brightness.
+What is clustered is the autoencoder's style code (:meth:`ConvAutoencoder.style_code`): the
+per-channel mean and standard deviation of every encoder stage's maps, i.e. how the painting's
+features fire, independent of where. Each feature is standardised with the train mean / std
+(channels have very different scales, and PCA on raw values would follow the loudest ones), PCA
+keeps ``n_components``, and with ``normalize`` the PCA coordinates are L2-normalised before KMeans:
+clusters are formed by direction (cosine similarity), not by magnitude.
 
-These choices were made on cross-validated NMI over the unique train images and the validation
-split, never on the test split: standardising helps, adding the pooled descriptor to the flat
-map helps, scaling the two blocks to equal variance hurts (pooled alone is weak, so up-weighting
-it costs), and L2 normalisation helps most. It does not help raw pixels, so that gain belongs to
-the latent.
+Three other rows are scored by the same protocol, fitted on the same images:
 
-The raw-pixel baseline is what the issue asks for: images area-downsampled to ``pixel_size``,
-flattened, PCA + KMeans, no standardisation and no normalisation. Both are fitted on the unique
-train images (rows repeated by oversampling would weigh some images several times) and scored on
-the test manifest. ``shuffled_*`` scores the latent clusters against randomly permuted true
-labels: the chance level (``shuffled_silhouette``: random groups of the styles' sizes).
+- ``vgg_*``, the reference: the shipped ImageNet VGG19's style statistics of each image
+  (:mod:`artstyle.style_statistics`, written by ``train_autoencoder``), standardised, PCA,
+  ``normalize`` as the latents. Nothing trained on the paintings: the bar the latents are
+  measured against on whatever data the user runs.
+- ``pixel_*``, the floor: images area-downsampled to ``pixel_size``, flattened, PCA + KMeans, no
+  standardisation and no normalisation.
+- ``shuffled_*``, chance: the latent clusters scored against randomly permuted true labels
+  (``shuffled_silhouette``: random groups of the styles' sizes).
+
+Everything is fitted on the unique train images (rows repeated by oversampling would weigh some
+images several times) and scored on the test manifest. The labels only score: they reach neither
+the encoder nor PCA nor KMeans.
 
 State. sklearn fits, but what is kept is plain arrays in ``.npz`` (no pickle): the standardiser's
 ``center`` / ``scale``, PCA's ``pca_mean`` / ``components``, the ``normalize`` flag and KMeans'
@@ -37,53 +38,43 @@ import numpy as np
 import torch.nn.functional as F
 
 from artstyle import inference, runtime
-from artstyle.data.dataset import StoreDataset, make_loader
+from artstyle.data.dataset import StoreDataset
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
+from artstyle.errors import InputError
 from artstyle.evaluation.clustering import clustering_scores, silhouette
 from artstyle.fileio import save_npz
 from artstyle.models.autoencoder import ConvAutoencoder, load_autoencoder
 from artstyle.params import ClusterParams, Params
 from artstyle.styles import trained_styles
 
-FEATURE_KINDS = ("flat", "pooled", "flat+pooled")
-
-
 # ---------------------------------------------------------------------------------------------
 # Features
 # ---------------------------------------------------------------------------------------------
 
 
-def encode_latents(
+def encode_style_codes(
     model: ConvAutoencoder, images: np.ndarray, rows: np.ndarray, batch_size: int = 256, device=None
 ) -> np.ndarray:
-    """Latent maps float32 [N, C, h, w] of the store ``rows`` (in the given order), a batch at a time."""
+    """Style codes float32 [N, style_dim] of the store ``rows`` (in the given order), a batch at a time."""
     device = device or runtime.pick_device()
     model = model.to(device).eval()
     rows = np.asarray(rows, dtype=np.int64)
-    ds = StoreDataset(images, rows, np.zeros(len(rows), dtype=np.int64))
-    out = np.empty((len(rows),) + tuple(model.latent_shape), dtype=np.float32)
-    i = 0
-    for z, _ in inference.iterate(
-        lambda b: model.encode(b[0]), make_loader(ds, batch_size), device, desc="encode"
-    ):
-        out[i : i + len(z)] = z.numpy()
-        i += len(z)
-    return out
+    batches = inference.row_chunks(images, rows, batch_size)
+    total = inference.n_chunks(len(rows), batch_size)
+    codes = inference.predict(model.style_code, batches, device, desc="encode", total=total)
+    return codes.numpy().reshape(len(rows), model.style_dim)
 
 
-def latent_features(latents: np.ndarray, kind: str) -> np.ndarray:
-    """Features [N, D] of latent maps [N, C, h, w]: ``flat``, ``pooled`` or ``flat+pooled`` (module doc)."""
-    if kind not in FEATURE_KINDS:
-        raise ValueError(f"unknown features {kind!r}; allowed: {', '.join(FEATURE_KINDS)}")
-    z = np.asarray(latents, dtype=np.float32)
-    blocks: list[np.ndarray] = []
-    if kind in ("flat", "flat+pooled"):
-        blocks.append(z.reshape(len(z), -1))
-    if kind in ("pooled", "flat+pooled"):
-        spatial = z.reshape(z.shape[0], z.shape[1], -1)
-        blocks.append(np.concatenate([spatial.mean(axis=2), spatial.std(axis=2)], axis=1))
-    return np.concatenate(blocks, axis=1)
+def reference_features(style_stats: str | Path, n_images: int, rows: np.ndarray) -> np.ndarray:
+    """The VGG19 statistics of the store ``rows`` from ``train_autoencoder``'s file of every store row."""
+    stats = np.load(style_stats, mmap_mode="r", allow_pickle=False)
+    if stats.ndim != 2 or stats.shape[0] != n_images:
+        raise InputError(
+            f"{style_stats}: expected VGG19 statistics of all {n_images} store images, got shape "
+            f"{stats.shape}: rerun train_autoencoder (dvc repro train_autoencoder)"
+        )
+    return np.asarray(stats[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
 
 
 def pixel_features(images: np.ndarray, rows: np.ndarray, size: int, batch_size: int = 512) -> np.ndarray:
@@ -222,7 +213,7 @@ def fit_cluster_model(
 class ClusterRun:
     """Everything the stage writes or plots."""
 
-    latents: dict[str, np.ndarray]  # {"train": [N, C, h, w], "test": ...}
+    codes: dict[str, np.ndarray]  # style codes {"train": [N, style_dim], "test": ...}
     labels: dict[str, np.ndarray]
     rows: dict[str, np.ndarray]
     latent_model: ClusterModel
@@ -233,7 +224,13 @@ class ClusterRun:
 
 
 def cluster_latents(
-    params: Params, store_dir: str | Path, splits_dir: str | Path, model_path: str | Path, *, device=None
+    params: Params,
+    store_dir: str | Path,
+    splits_dir: str | Path,
+    model_path: str | Path,
+    style_stats: str | Path,
+    *,
+    device=None,
 ) -> ClusterRun:
     """Encode unique train rows and the test manifest, fit on train, score on test (see module doc)."""
     cp: ClusterParams = params.cluster
@@ -250,41 +247,39 @@ def cluster_latents(
     # k = 0: one cluster per style in the data (27 on the default data, fewer on a user's subset).
     k = cp.k or len(trained_styles(train_labels))
 
-    latents = {
-        "train": encode_latents(model, images, train_rows, cp.batch_size, device),
-        "test": encode_latents(model, images, test_rows, cp.batch_size, device),
+    codes = {
+        "train": encode_style_codes(model, images, train_rows, cp.batch_size, device),
+        "test": encode_style_codes(model, images, test_rows, cp.batch_size, device),
     }
-    f_train = latent_features(latents["train"], cp.features)
-    f_test = latent_features(latents["test"], cp.features)
-    latent_model = fit_cluster_model(
-        f_train,
-        cp.n_components,
-        k,
-        cp.n_init,
-        params.seed,
-        standardize=True,
-        normalize=cp.normalize,
-        meta={"features": cp.features, "input": "autoencoder latent"},
-    )
-    test_projected = latent_model.transform(f_test)
-    test_clusters = latent_model.predict_projected(test_projected)
-    latent_scores = clustering_scores(test_labels, test_clusters, test_projected, seed=params.seed)
 
-    p_train = pixel_features(images, train_rows, cp.pixel_size)
-    p_test = pixel_features(images, test_rows, cp.pixel_size)
-    pixel_model = fit_cluster_model(
-        p_train,
-        cp.n_components,
-        k,
-        cp.n_init,
-        params.seed,
+    def fit(train_features: np.ndarray, **kw) -> ClusterModel:
+        return fit_cluster_model(train_features, cp.n_components, k, cp.n_init, params.seed, **kw)
+
+    def score(model: ClusterModel, test_features: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+        projected = model.transform(test_features)
+        clusters = model.predict_projected(projected)
+        return projected, clusters, clustering_scores(test_labels, clusters, projected, seed=params.seed)
+
+    latent_model = fit(
+        codes["train"],
+        normalize=cp.normalize,
+        meta={"features": "style code", "input": "autoencoder encoder"},
+    )
+    test_projected, test_clusters, latent_scores = score(latent_model, codes["test"])
+
+    vgg_model = fit(
+        reference_features(style_stats, len(images), train_rows),
+        normalize=cp.normalize,
+        meta={"features": "VGG19 relu1_1..relu4_1 mean+std", "input": "reference"},
+    )
+    _, _, vgg_scores = score(vgg_model, reference_features(style_stats, len(images), test_rows))
+
+    pixel_model = fit(
+        pixel_features(images, train_rows, cp.pixel_size),
         standardize=False,
         meta={"features": f"pixels {cp.pixel_size}x{cp.pixel_size}", "input": "raw pixels"},
     )
-    p_projected = pixel_model.transform(p_test)
-    pixel_scores = clustering_scores(
-        test_labels, pixel_model.predict_projected(p_projected), p_projected, seed=params.seed
-    )
+    _, _, pixel_scores = score(pixel_model, pixel_features(images, test_rows, cp.pixel_size))
 
     # Chance: the same clusters against the true labels in random order.
     shuffled = np.random.default_rng(params.seed).permutation(test_labels)
@@ -293,6 +288,7 @@ def cluster_latents(
     shuffled_scores["silhouette"] = silhouette(test_projected, shuffled, seed=params.seed)
 
     metrics: dict[str, Any] = dict(latent_scores)
+    metrics.update({f"vgg_{name}": v for name, v in vgg_scores.items()})
     metrics.update({f"pixel_{name}": v for name, v in pixel_scores.items()})
     metrics.update({f"shuffled_{name}": v for name, v in shuffled_scores.items()})
     metrics.update(
@@ -301,13 +297,14 @@ def cluster_latents(
             "n_components": int(latent_model.components.shape[0]),
             "explained_variance": float(latent_model.explained_variance_ratio.sum()),
             "pixel_explained_variance": float(pixel_model.explained_variance_ratio.sum()),
-            "feature_dim": int(f_train.shape[1]),
+            "vgg_explained_variance": float(vgg_model.explained_variance_ratio.sum()),
+            "feature_dim": int(codes["train"].shape[1]),
             "train_images": len(train_rows),
             "test_images": len(test_rows),
         }
     )
     return ClusterRun(
-        latents=latents,
+        codes=codes,
         labels={"train": train_labels, "test": test_labels},
         rows={"train": train_rows, "test": test_rows},
         latent_model=latent_model,
