@@ -8,7 +8,8 @@ on the pipeline's store and splits (``dvc repro cluster_latents`` first). The te
 ``data/style_stats.npy`` depend on the store alone, so they are read, not recomputed. The VGG19
 reference is scored in every run too; its spread is KMeans' alone. Writes the per-seed metrics and
 their mean and standard deviation (ddof 1) to ``metrics/cluster_seeds.json``, which
-docs/autoencoder.md cites. Seed 42 is the default run: its row must equal metrics/clusters.json.
+docs/autoencoder.md cites. Seed 42 is the default run's seed; its row equals metrics/clusters.json
+when run with the same thread count as the pipeline (floating-point sums follow the threads).
 """
 
 from __future__ import annotations

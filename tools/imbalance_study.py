@@ -332,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.update and args.out.is_file():
         kept = json.loads(args.out.read_text(encoding="utf-8"))
+        for row in kept.values():  # JSON keys are strings; collect's seeds are ints
+            row["seeds"] = {int(seed): v for seed, v in row["seeds"].items()}
         merged = {**{k: v for k, v in kept.items() if k not in rows}, **rows}
         rows = dict(sorted(merged.items(), key=lambda kv: -kv[1]["balanced_accuracy"]["mean"]))
     sys.path.insert(0, str(ROOT / "src"))
