@@ -247,6 +247,11 @@ def cluster_latents(
     # k = 0: one cluster per style in the data (27 on the default data, fewer on a user's subset).
     k = cp.k or len(trained_styles(train_labels))
 
+    # The reference's features first: a teacher file of another store fails before any encoding.
+    reference = {
+        split: reference_features(style_stats, len(images), rows)
+        for split, rows in (("train", train_rows), ("test", test_rows))
+    }
     codes = {
         "train": encode_style_codes(model, images, train_rows, cp.batch_size, device),
         "test": encode_style_codes(model, images, test_rows, cp.batch_size, device),
@@ -268,11 +273,11 @@ def cluster_latents(
     test_projected, test_clusters, latent_scores = score(latent_model, codes["test"])
 
     vgg_model = fit(
-        reference_features(style_stats, len(images), train_rows),
+        reference["train"],
         normalize=cp.normalize,
         meta={"features": "VGG19 relu1_1..relu4_1 mean+std", "input": "reference"},
     )
-    _, _, vgg_scores = score(vgg_model, reference_features(style_stats, len(images), test_rows))
+    _, _, vgg_scores = score(vgg_model, reference["test"])
 
     pixel_model = fit(
         pixel_features(images, train_rows, cp.pixel_size),
