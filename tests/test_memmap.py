@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import torch
 
-from artstyle import inference
+from artstyle import inference, style_statistics
 from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.oversample import latent_codec, synthesize
 from artstyle.data.store import INDEX_COLUMNS, open_images
@@ -148,8 +148,11 @@ CASES = {
     "colour histograms (evaluate_classifier baseline)": lambda s, m: colour_histograms(
         s.images, s.rows, 16, chunk=2
     ),
-    "latent encoding (cluster.encode_latents)": lambda s, m: cluster.encode_latents(
+    "style codes (cluster.encode_style_codes)": lambda s, m: cluster.encode_style_codes(
         m[0], s.images, s.rows, BATCH, CPU
+    ),
+    "teacher statistics (style_statistics.vgg_style_statistics)": lambda s, m: (
+        style_statistics.vgg_style_statistics(s.images, s.rows, CPU, BATCH)
     ),
     "pixel features (cluster.pixel_features)": lambda s, m: cluster.pixel_features(
         s.images, s.rows, 8, BATCH
