@@ -104,7 +104,7 @@ class ClusterModel:
     explained_variance_ratio: np.ndarray  # [n_components]
     centers: np.ndarray  # [k, n_components], in the space ``transform`` returns
     normalize: bool = False
-    meta: dict[str, str] = field(default_factory=dict)  # e.g. {"features": "flat+pooled"}
+    meta: dict[str, str] = field(default_factory=dict)  # e.g. {"features": "style code"}
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         """Features [N, D] -> the space KMeans clusters in [N, n_components] (float64, as sklearn)."""
