@@ -16,6 +16,7 @@ from artstyle.evaluation.clustering import (
     silhouette,
 )
 from artstyle.models.autoencoder import ConvAutoencoder
+from artstyle.streaming import CHUNK_ROWS, LazyRows, chunk_slices, standardiser
 from artstyle.training.cluster import ClusterModel, fit_cluster_model, pixel_features
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -102,9 +103,9 @@ def test_reference_features_must_cover_the_store(tmp_path):
 
     stats = np.arange(12, dtype=np.float32).reshape(4, 3)
     np.save(tmp_path / "s.npy", stats)
-    np.testing.assert_array_equal(reference_features(tmp_path / "s.npy", 4, np.array([2, 0])), stats[[2, 0]])
+    np.testing.assert_array_equal(reference_features(tmp_path / "s.npy", 4)(np.array([2, 0])), stats[[2, 0]])
     with pytest.raises(InputError, match="all 5 store images"):
-        reference_features(tmp_path / "s.npy", 5, np.array([0]))
+        reference_features(tmp_path / "s.npy", 5)
 
 
 def test_standardize_and_normalize():
@@ -191,3 +192,60 @@ def test_cluster_centre_labels_do_not_overlap():
     assert len(boxes) == 12
     overlaps = [(i, j) for i in range(12) for j in range(i) if boxes[i].overlaps(boxes[j])]
     assert overlaps == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Streaming: chunks, the chunked standardiser, IncrementalPCA
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [0, 1, 49, 50, 99, 100, 101, 257, 1000])
+def test_chunk_slices_cover_the_rows_in_order_without_a_short_last_chunk(n):
+    slices = chunk_slices(n, size=50)
+    assert np.concatenate([np.arange(n)[s] for s in slices]).tolist() == list(range(n))
+    sizes = [s.stop - s.start for s in slices]
+    if n < 100:
+        assert sizes == [n]
+    else:
+        assert min(sizes) >= 50 and max(sizes) < 100
+
+
+def test_standardiser_over_chunks_matches_numpy():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(3, 7, (5000, 5)), np.full((5000, 1), 2.5)], axis=1).astype(np.float32)
+    assert len(chunk_slices(len(x))) > 1  # several chunks are summed
+    mean, scale = standardiser(x)
+    np.testing.assert_allclose(mean, x.astype(np.float64).mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(scale[:5], x.astype(np.float64).std(axis=0)[:5], rtol=1e-10)
+    assert scale[5] == 1.0  # constant feature: not divided by 0
+    lazy = LazyRows(lambda rows: x[rows], np.arange(len(x)))
+    np.testing.assert_array_equal(standardiser(lazy)[0], mean)
+
+
+def test_transform_in_chunks_equals_one_pass():
+    x, _ = _blobs(n=2 * CHUNK_ROWS + 8, d=20, k=4)
+    model = fit_cluster_model(x[:500], n_components=6, k=4, n_init=1, seed=0, normalize=True)
+    assert len(chunk_slices(len(x))) == 2
+    np.testing.assert_allclose(model.transform(x), model._transform(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_streamed_fit_finds_the_exact_fits_clusters(normalize):
+    # Rows over several chunks, read lazily: IncrementalPCA spans PCA's subspace (the 5 directions
+    # that separate 6 blobs; beyond those PCA would pick among noise), so KMeans finds the same
+    # well-separated clusters.
+    x, labels = _blobs(n=3 * CHUNK_ROWS, d=40, k=6)
+    lazy = LazyRows(lambda rows: x[rows], np.arange(len(x)))
+    exact = fit_cluster_model(x, n_components=5, k=6, n_init=2, seed=0, normalize=normalize)
+    streamed = fit_cluster_model(
+        lazy, n_components=5, k=6, n_init=2, seed=0, normalize=normalize, stream=True
+    )
+    np.testing.assert_allclose(streamed.center, exact.center, rtol=1e-9)
+    np.testing.assert_allclose(streamed.scale, exact.scale, rtol=1e-9)
+    # Same subspace: the projection of one basis onto the other keeps (nearly) all its length.
+    overlap = np.linalg.svd(streamed.components @ exact.components.T, compute_uv=False)
+    assert overlap.min() > 0.99
+    assert clustering_scores(labels, streamed.predict(x))["ari"] > 0.99
+    assert clustering_scores(exact.predict(x), streamed.predict(lazy))["ari"] > 0.99
+    again = fit_cluster_model(lazy, n_components=5, k=6, n_init=2, seed=0, normalize=normalize, stream=True)
+    np.testing.assert_array_equal(again.centers, streamed.centers)  # seeded

@@ -218,6 +218,24 @@ def test_no_style_label_reaches_training_or_clustering(tmp_path):
             fits[0].latent_model.arrays()[name], fits[1].latent_model.arrays()[name]
         )
     np.testing.assert_array_equal(fits[0].test_clusters, fits[1].test_clusters)
+    assert fits[0].latent_model.meta["fit"] == "PCA + KMeans"
+
+    # Beyond cluster.stream_above the fit streams (IncrementalPCA, features read
+    # a chunk at a time): the labels still only score, and it spans exact PCA's subspace.
+    streaming = load_params(tiny_params(tmp_path / "stream.yaml", cluster={"stream_above": 0}))
+    streamed = [
+        cluster_latents(streaming, store, m, ckpt, tmp_path / "stats.npy") for m in (manifests, relabelled)
+    ]
+    for name in ("center", "scale", "components", "centers"):
+        np.testing.assert_array_equal(
+            streamed[0].latent_model.arrays()[name], streamed[1].latent_model.arrays()[name]
+        )
+    assert streamed[0].latent_model.meta["fit"] == "IncrementalPCA + KMeans"
+    assert streamed[0].metrics.keys() == fits[0].metrics.keys()
+    overlap = np.linalg.svd(
+        streamed[0].latent_model.components @ fits[0].latent_model.components.T, compute_uv=False
+    )
+    assert overlap.min() > 0.99
 
 
 def test_bad_params_and_bad_teacher_file_are_one_line(tmp_path):

@@ -27,7 +27,7 @@ SEEDS = (42, 43, 44)
 KEYS = ("nmi", "ari", "hungarian_accuracy", "vgg_nmi", "vgg_ari", "vgg_hungarian_accuracy", "test_psnr")
 
 
-def run_seed(seed: int, params_path: Path, store: Path, splits: Path, stats: np.ndarray) -> dict[str, float]:
+def run_seed(seed: int, params_path: Path, store: Path, splits: Path, stats_file: Path) -> dict[str, float]:
     from artstyle.checkpoint import save_checkpoint
     from artstyle.params import load_params
     from artstyle.styles import STYLES
@@ -35,11 +35,10 @@ def run_seed(seed: int, params_path: Path, store: Path, splits: Path, stats: np.
     from artstyle.training.cluster import cluster_latents
 
     params = dataclasses.replace(load_params(params_path), seed=seed)
-    ae = train_autoencoder(params, store, splits, style_statistics=stats)
+    ae = train_autoencoder(params, store, splits, style_statistics=np.load(stats_file, allow_pickle=False))
     with tempfile.TemporaryDirectory() as tmp:
-        ckpt, stats_file = Path(tmp) / "autoencoder.pt", Path(tmp) / "style_stats.npy"
+        ckpt = Path(tmp) / "autoencoder.pt"
         save_checkpoint(ckpt, ae.model, ae.model.args, STYLES, **ae.checkpoint)
-        np.save(stats_file, stats)
         clusters = cluster_latents(params, store, splits, ckpt, stats_file)
     values = {**clusters.metrics, "test_psnr": ae.metrics["test_psnr"]}
     return {k: float(values[k]) for k in KEYS}
@@ -68,8 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.style_stats.is_file():
         print(f"error: {args.style_stats}: not found; run `dvc repro cluster_latents` first", file=sys.stderr)
         return 2
-    stats = np.load(args.style_stats, allow_pickle=False)
-    per_seed = {seed: run_seed(seed, args.params, args.store, args.splits, stats) for seed in args.seeds}
+    per_seed = {
+        seed: run_seed(seed, args.params, args.store, args.splits, args.style_stats) for seed in args.seeds
+    }
     summary = summarise(per_seed)
     write_json(args.out, {"seeds": {str(s): m for s, m in per_seed.items()}, "summary": summary})
     print("| metric | " + " | ".join(f"seed {s}" for s in per_seed) + " | mean ± sd |")

@@ -97,6 +97,27 @@ def predict(
     return torch.cat(outs) if outs else torch.zeros(0)
 
 
+def predict_into(
+    out: np.ndarray,
+    fn: Callable[[Any], torch.Tensor],
+    batches: Iterable[Any],
+    device: torch.device,
+    *,
+    desc: str | None = None,
+    total: int | None = None,
+) -> np.ndarray:
+    """:func:`predict` written batch by batch into ``out`` [N, ...] (float32): no list of batches and
+    no concatenated copy, so the peak memory is ``out`` itself (features of a whole split)."""
+    start = 0
+    for batch_out, _ in iterate(fn, batches, device, desc=desc, total=total):
+        n = batch_out.shape[0]
+        out[start : start + n] = batch_out.numpy().reshape((n, *out.shape[1:]))
+        start += n
+    if start != len(out):
+        raise ValueError(f"predict_into: the batches held {start} items, out has {len(out)} rows")
+    return out
+
+
 def predict_labelled(
     model: torch.nn.Module,
     loader: Iterable[tuple[torch.Tensor, torch.Tensor]],

@@ -217,6 +217,7 @@ class ClusterParams:
     normalize: bool  # L2-normalise the latents' PCA coordinates before KMeans (cosine geometry)
     batch_size: int = field(metadata=_range(1, 65_536))  # encoding batch
     pixel_size: int = field(metadata=_range(4, 1024))  # raw-pixel baseline downsamples to this side
+    stream_above: int = field(metadata=_range(0, 10**9))  # train images beyond which PCA / KMeans stream
 
 
 @dataclass(frozen=True)

@@ -42,5 +42,5 @@ def vgg_style_statistics(
 
     batches = inference.row_chunks(images, rows, batch_size)
     total = inference.n_chunks(len(rows), batch_size)
-    out = inference.predict(stats, batches, device, desc="VGG19 statistics", total=total)
-    return out.numpy().reshape(len(rows), DIM)
+    out = np.empty((len(rows), DIM), dtype=np.float32)
+    return inference.predict_into(out, stats, batches, device, desc="VGG19 statistics", total=total)

@@ -34,6 +34,7 @@ from artstyle.evaluation.image_quality import psnr, ssim
 from artstyle.losses.reconstruction import LossFn, reconstruction_loss
 from artstyle.models.autoencoder import ConvAutoencoder
 from artstyle.params import AutoencoderParams, Params, to_dict
+from artstyle.streaming import LazyRows, chunk_slices, standardiser
 from artstyle.style_statistics import DIM as TEACHER_DIM
 from artstyle.style_statistics import vgg_style_statistics
 from artstyle.training.common import adamw_warmup_cosine
@@ -67,10 +68,11 @@ class Teacher:
 
     @classmethod
     def from_statistics(cls, stats: np.ndarray, train_rows: np.ndarray, weight: float) -> Teacher:
-        train = stats[np.unique(train_rows)].astype(np.float64)
-        mean, std = train.mean(axis=0), train.std(axis=0)
-        std = np.where(std > 1e-8, std, 1.0)  # a constant statistic stays 0 instead of dividing by 0
-        return cls(torch.from_numpy(((stats - mean) / std).astype(np.float32)), weight)
+        mean, std = standardiser(LazyRows(lambda rows: stats[rows], np.unique(train_rows)))
+        targets = np.empty(stats.shape, dtype=np.float32)  # a chunk at a time: no float64 copy of all rows
+        for rows in chunk_slices(len(stats)):
+            targets[rows] = (stats[rows].astype(np.float64) - mean) / std
+        return cls(torch.from_numpy(targets), weight)
 
     def loss(self, predicted: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(predicted.float(), self.targets[rows.cpu()].to(predicted.device))
@@ -213,7 +215,7 @@ def train_autoencoder(
     def step_loss(net: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         x, rows = batch
         out, predicted = net(x)
-        return loss_fn(out, x) + ap.style_weight * teacher.loss(predicted, rows)
+        return loss_fn(out, x) + teacher.weight * teacher.loss(predicted, rows)
 
     trainer = Trainer(
         model,  # the best epoch's state kept is the autoencoder's; the head is only for training

@@ -22,6 +22,14 @@ Everything is fitted on the unique train images (rows repeated by oversampling w
 images several times) and scored on the test manifest. The labels only score: they reach neither
 the encoder nor PCA nor KMeans.
 
+Memory. Above ``cluster.stream_above`` unique train images the fit streams: the standardiser and
+scikit-learn's IncrementalPCA are fed :data:`~artstyle.streaming.CHUNK_ROWS` rows at a time, and
+the reference's and pixels' features are read or computed a chunk at a time
+(:class:`~artstyle.streaming.LazyRows`). What grows with the data is then the style codes the stage
+writes (``style_dim`` float32 per image) and the PCA coordinates KMeans clusters (``n_components``
+float64 per image), not float64 copies of every feature (docs/benchmarks.md). KMeans itself stays
+exact: the coordinates it needs are small, and MiniBatchKMeans on them cost 0.02-0.03 NMI.
+
 State. sklearn fits, but what is kept is plain arrays in ``.npz`` (no pickle): the standardiser's
 ``center`` / ``scale``, PCA's ``pca_mean`` / ``components``, the ``normalize`` flag and KMeans'
 ``centers``. :class:`ClusterModel` rebuilt from them transforms and predicts exactly as the fitted
@@ -30,6 +38,7 @@ sklearn objects did.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +55,7 @@ from artstyle.evaluation.clustering import clustering_scores, silhouette
 from artstyle.fileio import save_npz
 from artstyle.models.autoencoder import ConvAutoencoder, load_autoencoder
 from artstyle.params import ClusterParams, Params
+from artstyle.streaming import TINY, LazyRows, Rows, chunk_slices, standardiser
 from artstyle.styles import trained_styles
 
 # ---------------------------------------------------------------------------------------------
@@ -62,19 +72,20 @@ def encode_style_codes(
     rows = np.asarray(rows, dtype=np.int64)
     batches = inference.row_chunks(images, rows, batch_size)
     total = inference.n_chunks(len(rows), batch_size)
-    codes = inference.predict(model.style_code, batches, device, desc="encode", total=total)
-    return codes.numpy().reshape(len(rows), model.style_dim)
+    out = np.empty((len(rows), model.style_dim), dtype=np.float32)
+    return inference.predict_into(out, model.style_code, batches, device, desc="encode", total=total)
 
 
-def reference_features(style_stats: str | Path, n_images: int, rows: np.ndarray) -> np.ndarray:
-    """The VGG19 statistics of the store ``rows`` from ``train_autoencoder``'s file of every store row."""
+def reference_features(style_stats: str | Path, n_images: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Store rows -> their VGG19 statistics float32, read from ``train_autoencoder``'s file of every
+    store row (memory-mapped: only the rows asked for are read)."""
     stats = np.load(style_stats, mmap_mode="r", allow_pickle=False)
     if stats.ndim != 2 or stats.shape[0] != n_images:
         raise InputError(
             f"{style_stats}: expected VGG19 statistics of all {n_images} store images, got shape "
             f"{stats.shape}: rerun train_autoencoder (dvc repro train_autoencoder)"
         )
-    return np.asarray(stats[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
+    return lambda rows: np.asarray(stats[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
 
 
 def pixel_features(images: np.ndarray, rows: np.ndarray, size: int, batch_size: int = 512) -> np.ndarray:
@@ -106,8 +117,12 @@ class ClusterModel:
     normalize: bool = False
     meta: dict[str, str] = field(default_factory=dict)  # e.g. {"features": "style code"}
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """Features [N, D] -> the space KMeans clusters in [N, n_components] (float64, as sklearn)."""
+    def transform(self, x: Rows) -> np.ndarray:
+        """Features [N, D] -> the space KMeans clusters in [N, n_components] (float64, as sklearn),
+        a chunk of rows at a time."""
+        return np.concatenate([self._transform(x[s]) for s in chunk_slices(len(x))])
+
+    def _transform(self, x: np.ndarray) -> np.ndarray:
         z = (np.asarray(x, dtype=np.float64) - self.center) / self.scale
         projected = (z - self.pca_mean) @ self.components.T
         return _l2_normalize(projected) if self.normalize else projected
@@ -118,7 +133,7 @@ class ClusterModel:
         d = -2.0 * np.asarray(projected, dtype=np.float64) @ self.centers.T + (self.centers**2).sum(axis=1)
         return d.argmin(axis=1).astype(np.int64)
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def predict(self, x: Rows) -> np.ndarray:
         """Cluster id [N] of features [N, D]."""
         return self.predict_projected(self.transform(x))
 
@@ -155,42 +170,47 @@ class ClusterModel:
             )
 
 
-TINY = 1e-12  # a norm or spread below this counts as zero
-
-
 def _l2_normalize(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), TINY)
 
 
 def fit_cluster_model(
-    x: np.ndarray,
+    x: Rows,
     n_components: int,
     k: int,
     n_init: int,
     seed: int,
     standardize: bool = True,
     normalize: bool = False,
+    stream: bool = False,
     meta: dict[str, str] | None = None,
 ) -> ClusterModel:
-    """Fit the standardiser (optional), PCA and KMeans (on L2-normalised coordinates if ``normalize``)."""
-    from sklearn.cluster import KMeans
-    from sklearn.decomposition import PCA
+    """Fit the standardiser (optional), PCA and KMeans (on L2-normalised coordinates if ``normalize``).
 
-    x = np.asarray(x, dtype=np.float64)
-    d = x.shape[1]
-    if standardize:
-        center = x.mean(axis=0)
-        std = x.std(axis=0)
-        scale = np.where(std > TINY, std, 1.0)  # a constant feature stays 0 instead of dividing by 0
+    ``stream``: IncrementalPCA over chunks of rows, holding one chunk in float64 and the PCA
+    coordinates of all rows; otherwise PCA of all rows at once. KMeans clusters the coordinates.
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA, IncrementalPCA
+
+    n, d = len(x), np.asarray(x[0:1]).shape[1]
+    center, scale = standardiser(x) if standardize else (np.zeros(d), np.ones(d))
+
+    def standardized(rows: slice) -> np.ndarray:
+        return (np.asarray(x[rows], dtype=np.float64) - center) / scale
+
+    n_components, k = min(n_components, n, d), min(k, n)
+    if stream:
+        pca = IncrementalPCA(n_components=n_components)
+        for rows in chunk_slices(n):
+            pca.partial_fit(standardized(rows))
+        projected = np.concatenate([pca.transform(standardized(rows)) for rows in chunk_slices(n)])
     else:
-        center, scale = np.zeros(d), np.ones(d)
-    z = (x - center) / scale
-    n_components = min(n_components, x.shape[0], d)
-    pca = PCA(n_components=n_components, random_state=seed).fit(z)
-    projected = pca.transform(z)
+        z = standardized(slice(None))
+        pca = PCA(n_components=n_components, random_state=seed).fit(z)
+        projected = pca.transform(z)
     if normalize:
         projected = _l2_normalize(projected)
-    k = min(k, len(x))
     km = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(projected)
     return ClusterModel(
         center=center,
@@ -248,19 +268,25 @@ def cluster_latents(
     k = cp.k or len(trained_styles(train_labels))
 
     # The reference's features first: a teacher file of another store fails before any encoding.
-    reference = {
-        split: reference_features(style_stats, len(images), rows)
-        for split, rows in (("train", train_rows), ("test", test_rows))
-    }
+    reference = reference_features(style_stats, len(images))
+
+    def pixels(rows: np.ndarray) -> np.ndarray:
+        return pixel_features(images, rows, cp.pixel_size)
+
     codes = {
         "train": encode_style_codes(model, images, train_rows, cp.batch_size, device),
         "test": encode_style_codes(model, images, test_rows, cp.batch_size, device),
     }
 
-    def fit(train_features: np.ndarray, **kw) -> ClusterModel:
-        return fit_cluster_model(train_features, cp.n_components, k, cp.n_init, params.seed, **kw)
+    stream = len(train_rows) > cp.stream_above
 
-    def score(model: ClusterModel, test_features: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    def fit(train_features: Rows, meta: dict[str, str], **kw) -> ClusterModel:
+        meta = {**meta, "fit": "IncrementalPCA + KMeans" if stream else "PCA + KMeans"}
+        return fit_cluster_model(
+            train_features, cp.n_components, k, cp.n_init, params.seed, stream=stream, meta=meta, **kw
+        )
+
+    def score(model: ClusterModel, test_features: Rows) -> tuple[np.ndarray, np.ndarray, dict]:
         projected = model.transform(test_features)
         clusters = model.predict_projected(projected)
         return projected, clusters, clustering_scores(test_labels, clusters, projected, seed=params.seed)
@@ -273,18 +299,18 @@ def cluster_latents(
     test_projected, test_clusters, latent_scores = score(latent_model, codes["test"])
 
     vgg_model = fit(
-        reference["train"],
+        LazyRows(reference, train_rows),
         normalize=cp.normalize,
         meta={"features": "VGG19 relu1_1..relu4_1 mean+std", "input": "reference"},
     )
-    _, _, vgg_scores = score(vgg_model, reference["test"])
+    _, _, vgg_scores = score(vgg_model, LazyRows(reference, test_rows))
 
     pixel_model = fit(
-        pixel_features(images, train_rows, cp.pixel_size),
+        LazyRows(pixels, train_rows),
         standardize=False,
         meta={"features": f"pixels {cp.pixel_size}x{cp.pixel_size}", "input": "raw pixels"},
     )
-    _, _, pixel_scores = score(pixel_model, pixel_features(images, test_rows, cp.pixel_size))
+    _, _, pixel_scores = score(pixel_model, LazyRows(pixels, test_rows))
 
     # Chance: the same clusters against the true labels in random order.
     shuffled = np.random.default_rng(params.seed).permutation(test_labels)
