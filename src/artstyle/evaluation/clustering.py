@@ -13,9 +13,12 @@
 from __future__ import annotations
 
 import numpy as np
+import sklearn
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_score
 from sklearn.metrics.cluster import contingency_matrix
+
+SILHOUETTE_BLOCK_MB = 64  # memory of one block of pairwise distances (flat whatever the test size)
 
 
 def contingency(clusters, labels, n_clusters: int | None = None, n_classes: int | None = None) -> np.ndarray:
@@ -59,7 +62,10 @@ def silhouette(features: np.ndarray, clusters, seed: int = 0) -> float | None:
     n_labels = len(np.unique(clusters))
     if n_labels < 2 or n_labels >= len(clusters):
         return None
-    return float(silhouette_score(features, clusters, random_state=seed))
+    # scikit-learn computes the pairwise distances in blocks of up to `working_memory` MB (1 GB by
+    # default: all of 8,000 test images' distances at once). Smaller blocks give the same value.
+    with sklearn.config_context(working_memory=SILHOUETTE_BLOCK_MB):
+        return float(silhouette_score(features, clusters, random_state=seed))
 
 
 def clustering_scores(
