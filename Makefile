@@ -79,7 +79,7 @@ gpu-check:
 	tools/gpu_check.sh
 
 # Each stage's wall time, time per image and peak memory at 1x, 2x, 4x and 8x the default data, every
-# stage its own process (docs/benchmarks.md, "Scale"): about 25 minutes on 2 idle cores, scratch in
+# stage its own process (docs/benchmarks.md, "Scale"): about 40 minutes on 2 idle cores, scratch in
 # build/bench-scale -> metrics/bench_scale.json, plots/bench_scale.png. SCALE_ARGS goes to the command,
 # e.g. make scale SCALE_ARGS="--scales 1,2 --stages synthesize,index".
 SCALE_ARGS ?=

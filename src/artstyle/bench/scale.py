@@ -32,7 +32,7 @@ Then per stage (:func:`growth`), its largest scale against its smallest: the tim
 the peak-memory ratios (``peak_rss_mb``, ``peak_private_mb``) and the memory growth in bytes per
 image, ``(peak at 8x - peak at 1x) / (images at 8x - images at 1x)``.
 
-What is cut, aiming at about 25 minutes for 1x to 8x (15 times the default data in all) on 2
+What is cut, so that 1x to 8x (15 times the default data in all) takes well under an hour on 2
 idle cores: per-image cost is what is measured, so epochs and steps are (:data:`SHORT_BUDGET`: one epoch
 for the autoencoder and the classifier, 5 embedder steps, 30 transfer steps, 4 test images
 repainted in every style and one style of real photos in ``evaluate_transfer``), and the classifier
@@ -624,12 +624,13 @@ def table_lines(r: dict[str, Any]) -> list[str]:
 
 
 def scale_figure(r: dict[str, Any]):
-    """Two panels against the images a stage processed (log x): ms per image (log y) and peak
-    resident memory (MB); a line per stage."""
+    """Three panels against the images a stage processed (log x): ms per image (log y), peak
+    resident memory and peak private memory (MB, without the file pages the kernel may drop); a
+    line per stage."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(18, 5))
     colours = plt.get_cmap("tab20").colors
     for i, stage in enumerate(dict.fromkeys(row["stage"] for row in r["rows"])):
         done = sorted(
@@ -642,11 +643,16 @@ def scale_figure(r: dict[str, Any]):
         if done[0]["fixed_cost"]:
             style.update(linestyle="--", label=f"{stage} (fixed cost)")
         left.plot(images, [1000 * x["seconds_per_image"] for x in done], **style)
-        right.plot(images, [x["peak_rss_mb"] for x in done], **style)
+        middle.plot(images, [x["peak_rss_mb"] for x in done], **style)
+        right.plot(images, [x["peak_private_mb"] for x in done], **style)
     m = r["machine"]
     plain = FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}")
     left.set_yscale("log")  # stages differ by orders of magnitude per image; memory is read in MB
-    for ax, ylabel in ((left, "ms per image"), (right, "peak resident memory of the stage's processes (MB)")):
+    for ax, ylabel in (
+        (left, "ms per image"),
+        (middle, "MB, the stage's processes summed"),
+        (right, "MB, the stage's processes summed"),
+    ):
         ax.set_xscale("log")
         ax.set_xlabel("images the stage processes")
         ax.set_ylabel(ylabel)
@@ -655,7 +661,8 @@ def scale_figure(r: dict[str, Any]):
             axis.set_major_formatter(plain)
             axis.set_minor_formatter(NullFormatter())
     left.set_title("time per image")
-    right.set_title("peak memory")
+    middle.set_title("peak resident memory (file pages included)")
+    right.set_title("peak private memory (rss - shared)")
     right.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(
         f"Stage cost at {', '.join(f'{s}x' for s in r['scales'])} the default data: "
