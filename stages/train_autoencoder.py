@@ -44,7 +44,8 @@ def main(
             save_figure(recon, reconstructions_figure(run.examples, run.reconstructions, run.example_labels))
             m = run.metrics
             typer.echo(
-                f"test PSNR {m['test_psnr']:.2f} dB, SSIM {m['test_ssim']:.3f}, MSE {m['test_mse']:.5f}, "
+                f"test PSNR {m['test_psnr']:.2f} dB, SSIM {m['test_ssim']:.3f}, sharpness {m['test_sharpness']:.3f}, "
+                f"MSE {m['test_mse']:.5f}, "
                 f"distillation {m['test_distill']:.3f} "
                 f"(compression {m['compression_ratio']:.1f}x, best epoch {m['best_epoch']})"
             )

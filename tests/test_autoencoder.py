@@ -1,4 +1,4 @@
-"""ConvAutoencoder shapes and learning, PSNR / SSIM on known cases, the training loop's determinism."""
+"""ConvAutoencoder shapes and learning, PSNR / SSIM / sharpness on known cases, the training loop's determinism."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ import torch
 import torch.nn.functional as F
 from test_e2e_autoencoder import make_fake_store, tiny_params
 
-from artstyle.evaluation.image_quality import MAX_PSNR, psnr, ssim
+from artstyle.evaluation.image_quality import (
+    MAX_PSNR,
+    SHARPNESS_FLOOR,
+    gradient_energy,
+    psnr,
+    sharpness,
+    ssim,
+)
 from artstyle.losses.reconstruction import reconstruction_loss, ssim_loss
 from artstyle.models.autoencoder import ConvAutoencoder, from_args
 from artstyle.params import load_params
@@ -100,6 +107,37 @@ def test_ssim_known_cases():
     # Blurring lowers SSIM more than a tiny uniform shift that keeps the structure.
     blurred = F.avg_pool2d(x, 3, 1, 1)
     assert ssim(blurred, x).item() < ssim((x + 0.02).clamp(0, 1), x).item()
+
+
+def test_sharpness_known_cases():
+    torch.manual_seed(0)
+    x = torch.rand(3, 3, 16, 16)
+    assert sharpness(x, x).item() == pytest.approx(1.0)
+    # Gradient energy by hand: a vertical edge of height 1 in one of 3 channels, 4 x 4 image: one
+    # horizontal step per row (4 of 12 differences per channel), none vertically.
+    edge = torch.zeros(1, 3, 4, 4)
+    edge[0, 0, :, 2:] = 1.0
+    assert gradient_energy(edge).item() == pytest.approx(4 / (3 * 4 * 3))
+    # Blur keeps less of the detail, the more the blur; noise adds energy; each image on its own.
+    blur1, blur2 = F.avg_pool2d(x, 3, 1, 1), F.avg_pool2d(F.avg_pool2d(x, 3, 1, 1), 3, 1, 1)
+    assert sharpness(blur2, x).item() < sharpness(blur1, x).item() < 1.0
+    noisy = x + 0.3 * torch.randn_like(x)
+    assert sharpness(noisy, x).item() > 1.0
+    per_image = sharpness(torch.stack([blur1[0], x[1], noisy[2]]), x, reduction="none")
+    assert per_image[0].item() < 1.0 < per_image[2].item()
+    assert per_image[1].item() == pytest.approx(1.0)
+    # The batch value is the geometric mean of the per-image ratios.
+    assert sharpness(torch.stack([blur1[0], x[1], noisy[2]]), x).item() == pytest.approx(
+        per_image.log().mean().exp().item()
+    )
+    # A flat reference gives a finite ratio; the floor is what a flat reconstruction scores.
+    flat = torch.full((1, 3, 8, 8), 0.5)
+    assert sharpness(flat, flat).item() == pytest.approx(1.0)
+    assert sharpness(flat, x[:1, :, :8, :8]).item() == pytest.approx(
+        SHARPNESS_FLOOR / (gradient_energy(x[:1, :, :8, :8]).item() + SHARPNESS_FLOOR)
+    )
+    with pytest.raises(ValueError, match="one shape"):
+        sharpness(x, x[:, :, :8])
 
 
 def test_ssim_window_and_gradient():

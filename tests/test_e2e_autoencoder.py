@@ -114,8 +114,17 @@ def test_train_and_cluster_stages(tmp_path):
         ]
     )
     m = read_metrics(out / "autoencoder.json")  # with autoencoder_details.json
-    for key in ("test_mse", "test_psnr", "test_ssim", "test_distill", "compression_ratio", "image_size"):
+    for key in (
+        "test_mse",
+        "test_psnr",
+        "test_ssim",
+        "test_sharpness",
+        "test_distill",
+        "compression_ratio",
+        "image_size",
+    ):
         assert key in m, key
+    assert 0 < m["test_sharpness"] < 2
     assert m["image_size"] == 16
     assert m["compression_ratio"] == pytest.approx(3 * 16 * 16 / (4 * 2 * 2))
     assert m["test_psnr"] == pytest.approx(

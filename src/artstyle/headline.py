@@ -32,7 +32,7 @@ HEADLINE: dict[str, tuple[str, ...]] = {
     ),
     # tools/imbalance_study.py reads all four from here
     "metrics/classifier.json": ("balanced_accuracy", "minority_recall", "macro_f1", "accuracy"),
-    "metrics/autoencoder.json": ("test_psnr", "test_ssim"),
+    "metrics/autoencoder.json": ("test_psnr", "test_ssim", "test_sharpness"),
     "metrics/clusters.json": ("nmi", "ari", "hungarian_accuracy", "vgg_nmi", "vgg_ari", "pixel_nmi"),
     "metrics/embedder.json": ("prototype_gram_distance",),
     "metrics/transfer.json": (

@@ -9,13 +9,15 @@ statistics teach it how the painting is painted, which is what styles differ in.
 is read: the datasets carry each image's store row (to look up its teacher statistics) where a
 classifier's would carry its label.
 
-Quality is measured, not eyeballed: PSNR and SSIM on the held-out test manifest, validation loss
+Quality is measured, not eyeballed: PSNR, SSIM and sharpness (how much of the paintings' gradient
+energy the reconstructions keep: blur lowers it) on the held-out test manifest, validation loss
 and PSNR per epoch through dvclive, and the checkpoint kept is the epoch with the lowest
 validation loss, both terms (the test split is never used to choose anything).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +32,7 @@ from artstyle.data.dataset import StoreDataset, make_loader
 from artstyle.data.manifests import read_manifest
 from artstyle.data.store import open_images
 from artstyle.errors import InputError
-from artstyle.evaluation.image_quality import psnr, ssim
+from artstyle.evaluation.image_quality import psnr, sharpness, ssim
 from artstyle.losses.reconstruction import LossFn, reconstruction_loss
 from artstyle.models.autoencoder import ConvAutoencoder
 from artstyle.params import AutoencoderParams, Params, to_dict
@@ -86,14 +88,14 @@ def evaluate(
     ctx: distributed.Context,
     desc: str = "eval",
 ) -> dict[str, float]:
-    """Mean loss (both terms), distillation loss, per-pixel MSE, and mean per-image PSNR / SSIM
+    """Mean loss (both terms), distillation loss, per-pixel MSE, mean per-image PSNR / SSIM and sharpness
     over a loader of (images, store rows), on ``ctx.device``.
 
     Under torchrun ``loader`` holds this rank's shard: the running sums are added up over all
     ranks, so every rank returns the means over the whole split.
     """
     student.eval()
-    n, recon_sum, teach_sum, mse_sum, psnr_sum, ssim_sum = 0, 0.0, 0.0, 0.0, 0.0, 0.0
+    n, recon_sum, teach_sum, mse_sum, psnr_sum, ssim_sum, log_sharp_sum = 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
     for (out, pred), (x, rows) in inference.iterate(
         lambda b: student(b[0]), loader, ctx.device, desc=desc if ctx.is_main else None
     ):
@@ -103,9 +105,10 @@ def evaluate(
         mse_sum += float(F.mse_loss(out, x, reduction="none").flatten(1).mean(1).sum())
         psnr_sum += float(psnr(out, x, reduction="none").sum())
         ssim_sum += float(ssim(out, x, reduction="none").sum())
+        log_sharp_sum += float(sharpness(out, x, reduction="none").log().sum())
         n += b
-    n, recon_sum, teach_sum, mse_sum, psnr_sum, ssim_sum = distributed.all_reduce_sums(
-        [n, recon_sum, teach_sum, mse_sum, psnr_sum, ssim_sum], ctx
+    n, recon_sum, teach_sum, mse_sum, psnr_sum, ssim_sum, log_sharp_sum = distributed.all_reduce_sums(
+        [n, recon_sum, teach_sum, mse_sum, psnr_sum, ssim_sum, log_sharp_sum], ctx
     )
     if n == 0:
         raise InputError(f"{desc}: no images to evaluate (its split is empty)")
@@ -115,6 +118,7 @@ def evaluate(
         "mse": mse_sum / n,
         "psnr": psnr_sum / n,
         "ssim": ssim_sum / n,
+        "sharpness": math.exp(log_sharp_sum / n),  # geometric mean, as image_quality.sharpness
     }
 
 
@@ -161,7 +165,7 @@ def train_autoencoder(
 ) -> AutoencoderRun:
     """Train on ``train.csv``, keep the best epoch on ``val.csv``, measure on ``test.csv``.
 
-    Per-epoch train loss, val loss / PSNR / SSIM and learning rate are logged with dvclive to
+    Per-epoch train loss, val loss / PSNR / SSIM / sharpness and learning rate are logged with dvclive to
     ``live_dir`` (skipped when ``None``). Under torchrun every rank calls this with the same
     arguments (see :mod:`artstyle.distributed`): ``batch_size`` is per process, training and
     evaluation are sharded, every rank returns the same run, and only rank 0 logs.
@@ -234,6 +238,7 @@ def train_autoencoder(
             "val_distill": val["distill"],
             "val_psnr": val["psnr"],
             "val_ssim": val["ssim"],
+            "val_sharpness": val["sharpness"],
         }
 
     # A fixed set of test images (one per style), reconstructed after every epoch for dvclive.
@@ -263,6 +268,7 @@ def train_autoencoder(
         "test_distill": test["distill"],
         "test_psnr": test["psnr"],
         "test_ssim": test["ssim"],
+        "test_sharpness": test["sharpness"],
         "compression_ratio": model.compression_ratio,
         "image_size": side,
         "latent_channels": model.latent_channels,
