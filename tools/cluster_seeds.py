@@ -24,7 +24,16 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = (42, 43, 44)
-KEYS = ("nmi", "ari", "hungarian_accuracy", "vgg_nmi", "vgg_ari", "vgg_hungarian_accuracy", "test_psnr")
+KEYS = (
+    "nmi",
+    "ari",
+    "hungarian_accuracy",
+    "vgg_nmi",
+    "vgg_ari",
+    "vgg_hungarian_accuracy",
+    "test_psnr",
+    "test_sharpness",
+)
 
 
 def run_seed(seed: int, params_path: Path, store: Path, splits: Path, stats_file: Path) -> dict[str, float]:
@@ -40,7 +49,7 @@ def run_seed(seed: int, params_path: Path, store: Path, splits: Path, stats_file
         ckpt = Path(tmp) / "autoencoder.pt"
         save_checkpoint(ckpt, ae.model, ae.model.args, STYLES, **ae.checkpoint)
         clusters = cluster_latents(params, store, splits, ckpt, stats_file)
-    values = {**clusters.metrics, "test_psnr": ae.metrics["test_psnr"]}
+    values = {**clusters.metrics, **{k: ae.metrics[k] for k in ("test_psnr", "test_sharpness")}}
     return {k: float(values[k]) for k in KEYS}
 
 
