@@ -1,4 +1,5 @@
-"""runtime's precision and layout policy: bf16 training only where the hardware has it, fp32 inference on CPU."""
+"""runtime's precision and layout policy: bf16 training only where the hardware has it; inference
+in float32 on the CPU for pixels, in the training precision for classifiers."""
 
 from __future__ import annotations
 
@@ -47,6 +48,41 @@ def test_train_autocast_on_cpu(native_bf16, monkeypatch, native, env, expected):
 def test_inference_on_cpu_is_float32_even_with_native_bf16(native_bf16):
     native_bf16(True)
     assert isinstance(runtime.autocast(CPU), contextlib.nullcontext)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_classifiers_infer_in_their_training_precision_pixels_in_float32(native_bf16, monkeypatch, native):
+    """Logits (evaluate_classifier, the judges, `artstyle classify`) come from the training precision;
+    everything that makes pixels or features stays float32 on the CPU."""
+    import numpy as np
+
+    from artstyle import inference
+    from artstyle.classify import StyleClassifier
+    from artstyle.evaluation import transfer
+
+    native_bf16(native)
+    monkeypatch.delenv(runtime.CPU_BF16_ENV, raising=False)
+    seen = []
+
+    class Spy(torch.nn.Module):
+        num_classes = 27
+
+        def forward(self, x):
+            seen.append(
+                torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+            )
+            return torch.zeros(len(x), 27)
+
+    x = torch.rand(2, 3, 8, 8)
+    inference.predict(Spy(), [x], CPU)
+    assert seen.pop() is False  # pixels / features: float32
+    inference.predict_labelled(Spy(), [(x, torch.arange(2))], CPU)
+    transfer.classify(Spy(), x, CPU)
+    transfer.judge_test_predictions(
+        Spy(), range(27), np.zeros((2, 8, 8, 3), np.uint8), np.arange(2), np.arange(2), CPU
+    )
+    StyleClassifier(Spy(), tuple(range(27)), 8, device=CPU).logits(np.zeros((2, 8, 8, 3), np.uint8))
+    assert seen == [native] * 4
 
 
 def test_cpu_has_native_bf16_reads_cpu_flags():

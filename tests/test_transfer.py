@@ -398,3 +398,38 @@ def test_pyramid_style_distance_is_the_per_image_loss():
     torch.testing.assert_close(d.mean(), pyramid_style_loss(stats, targets, scales, ["a", "b"], [1, 2]))
     one = {k: v[2:3] for k, v in stats.items()}, {k: v[2:3] for k, v in targets.items()}
     torch.testing.assert_close(d[2], pyramid_style_loss(*one, scales, ["a", "b"], [1, 2]))
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_content_targets_are_the_features_a_fresh_pass_gives_bit_for_bit(bf16):
+    """A batch whose images were all seen in other batches is served from the cache, equal to a
+    fresh VGG pass bit for bit (the run stays the same); past the byte limit nothing more is kept."""
+    from artstyle.data.dataset import to_float
+    from artstyle.models.vgg import VGGFeatures
+    from artstyle.training.transfer import ContentTargets
+
+    vgg = VGGFeatures(last="relu2_1").to(memory_format=torch.channels_last)
+    images = np.random.default_rng(3).integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
+    x = to_float(images).contiguous(memory_format=torch.channels_last)
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
+
+    def fresh(rows):
+        with torch.no_grad(), autocast:
+            return vgg(x[rows], upto="relu2_1").relu2_1
+
+    targets = ContentTargets(vgg, "relu2_1")
+    with autocast:
+        first = [targets(x[r], torch.tensor(r)) for r in ([0, 1, 2], [3, 4, 5])]
+        assert set(targets.kept) == set(range(6)) and targets.bytes == sum(f.nbytes for f in first)
+        targets.vgg = None  # every image known: no VGG pass (calling None would fail)
+        cached = targets(x[[5, 0, 3]], torch.tensor([5, 0, 3]))
+    expect = fresh([5, 0, 3])
+    assert cached.dtype == expect.dtype and torch.equal(cached, expect)
+    assert cached.is_contiguous(memory_format=torch.channels_last)
+
+    one = first[0][0].nbytes
+    small = ContentTargets(vgg, "relu2_1", limit_bytes=2 * one + 1)
+    with autocast:
+        out = small(x[[0, 1, 2]], torch.tensor([0, 1, 2]))
+    assert set(small.kept) == {0, 1} and small.bytes == 2 * one  # the third did not fit
+    assert torch.equal(out, fresh([0, 1, 2]))

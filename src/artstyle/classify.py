@@ -113,10 +113,10 @@ class StyleClassifier:
         """uint8 [N, s, s, 3] -> float32 [N, 27] logits, every untrained style at -inf.
 
         The path of ``evaluate_classifier``: :func:`artstyle.inference.chunks` (the stored uint8
-        pixels / 255) through :func:`artstyle.inference.iterate` (device, autocast), then
+        pixels / 255) through :func:`artstyle.inference.iterate` (device, training precision), then
         :func:`~artstyle.evaluation.classification.restrict_logits`.
         """
-        from artstyle import inference
+        from artstyle import inference, runtime
         from artstyle.evaluation.classification import restrict_logits
 
         images = np.asarray(images)
@@ -126,7 +126,12 @@ class StyleClassifier:
             raise ValueError(f"expected uint8 images [N, H, W, 3], got {images.dtype} {list(images.shape)}")
         if len(images) == 0:
             return np.zeros((0, NUM_CLASSES), dtype=np.float32)
-        out = inference.predict(self.model, inference.chunks(images, self.batch_size), self.device)
+        out = inference.predict(
+            self.model,
+            inference.chunks(images, self.batch_size),
+            self.device,
+            autocast=runtime.train_autocast,
+        )
         return restrict_logits(out.numpy(), self.trained)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:

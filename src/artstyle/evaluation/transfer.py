@@ -101,7 +101,9 @@ def stylize_all(
 def classify(
     model: torch.nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 256
 ) -> torch.Tensor:
-    return inference.predict(model, inference.chunks(images, batch_size), device)
+    return inference.predict(
+        model, inference.chunks(images, batch_size), device, autocast=runtime.train_autocast
+    )
 
 
 def load_judge(
@@ -129,7 +131,13 @@ def judge_test_predictions(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(labels, predictions) of the judge on the test rows of the styles it knows (a batch at a time)."""
     covered = np.isin(labels, judge_styles)
-    pred = inference.predict(judge, inference.row_chunks(store, rows[covered], 256), device, desc=desc)
+    pred = inference.predict(
+        judge,
+        inference.row_chunks(store, rows[covered], 256),
+        device,
+        desc=desc,
+        autocast=runtime.train_autocast,
+    )
     return labels[covered], pred.argmax(1).numpy()
 
 
