@@ -187,6 +187,24 @@ def test_configure_torch_fast_kernels_on_cuda_deterministic_on_cpu(torch_flags):
     assert torch.are_deterministic_algorithms_enabled()
 
 
+def test_configure_torch_on_cpu_sets_the_flag_without_loading_the_compiler():
+    """In a fresh process (a stage) the deterministic flag is set, warn-only, and torch._inductor
+    (1.8 s to import, used by no stage) stays unloaded."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch\n"
+        "from artstyle import runtime\n"
+        "runtime.configure_torch(torch.device('cpu'))\n"
+        "print(torch.are_deterministic_algorithms_enabled(),"
+        " torch.is_deterministic_algorithms_warn_only_enabled(),"
+        " 'torch._inductor' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "True", "False"]
+
+
 def test_bench_timing_waits_for_cuda_work_and_only_there(monkeypatch):
     """Every timed bench section reads its clock between two synchronize calls on CUDA (queued
     kernels would otherwise be missed); on the CPU there is nothing to wait for."""

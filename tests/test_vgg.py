@@ -126,3 +126,21 @@ def test_frozen_eval_but_differentiable_wrt_input(offline):
     x = torch.rand(1, 3, 16, 16, requires_grad=True)
     gram_matrix(model(x).relu2_1).sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_torchvision_file_name_is_torchvisions_and_finding_it_loads_no_torchvision():
+    import subprocess
+    import sys
+
+    from torchvision.models import VGG19_Weights
+
+    assert VGG19_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[-1] == vgg_mod.TORCHVISION_FILE
+    assert vgg_mod.torchvision_cache_file().name == vgg_mod.TORCHVISION_FILE
+    code = (
+        "import sys\n"
+        "from artstyle.models.vgg import VGGFeatures\n"
+        "VGGFeatures(last='relu1_1')\n"
+        "print('torchvision' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False"]
